@@ -1,0 +1,1 @@
+"""Distributor data warehouse: Dagster pipelines, ingest, quality, publish, reports."""

@@ -1,0 +1,209 @@
+"""Source configuration: parses ``sources.yml`` into typed objects and finds landing files.
+
+Owns the mapping from a landing-zone file to its source, layout and partition date. Nothing
+here reads rows; see ``readers.py`` and ``load.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SOURCES_FILE = Path(__file__).with_name("sources.yml")
+COLUMN_TYPES = {"text", "integer", "decimal", "date", "timestamp", "enum"}
+FORMATS = {"csv", "parquet", "xlsx", "jsonl"}
+
+_DATE_GLOB = {"%Y": "[0-9]" * 4, "%m": "[0-9]" * 2, "%d": "[0-9]" * 2}
+_DATE_RE = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}"}
+
+
+class ConfigError(ValueError):
+    """sources.yml is malformed."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    values: dict[str, list[str]] | None = None  # enum: canonical value -> accepted spellings
+    references: str | None = None  # master entity the value must exist in
+    sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class RowRule:
+    reason: str
+    when: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    glob: str
+    path_date_format: str
+    format: str
+    encoding: str
+    headers: dict[str, list[str]]  # canonical column -> accepted header spellings
+    date_formats: list[str]
+    timestamp_formats: list[str]
+    thousands_separator: str
+    decimal_separator: str
+
+    def glob_pattern(self) -> str:
+        """The layout's glob with the date placeholder widened to digits."""
+        fmt = self.path_date_format
+        for k, v in _DATE_GLOB.items():
+            fmt = fmt.replace(k, v)
+        return self.glob.replace("{date}", fmt)
+
+    def path_regex(self) -> re.Pattern[str]:
+        parts = self.glob.split("{date}")
+        fmt = re.escape(self.path_date_format)
+        for k, v in _DATE_RE.items():
+            fmt = fmt.replace(re.escape(k), v)
+        pieces = [re.escape(p).replace(r"\*", r"[^/]*") for p in parts]
+        return re.compile("^" + f"({fmt})".join(pieces) + "$")
+
+    def header_lookup(self) -> dict[str, str]:
+        """Normalised header spelling -> canonical column."""
+        out: dict[str, str] = {}
+        for canonical, spellings in self.headers.items():
+            for s in spellings:
+                out[normalise_header(s)] = canonical
+        return out
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    description: str
+    table: str
+    partitioning: str
+    columns: dict[str, Column]
+    layouts: list[Layout]
+    unique_key: list[str] = field(default_factory=list)
+    partition_date_column: str | None = None
+    master_entity: str | None = None
+    row_rules: list[RowRule] = field(default_factory=list)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns.values() if c.required]
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    """A landing-zone file recognised as belonging to a source."""
+
+    source: str
+    layout: Layout
+    path: Path
+    relpath: str  # relative to the landing zone, POSIX separators
+    partition_date: date
+
+
+def normalise_header(h: str) -> str:
+    return h.strip().lstrip("\ufeff").strip().lower().replace(" ", "_")
+
+
+def _layout(raw: dict[str, Any], defaults: dict[str, Any], columns: dict[str, Column], where: str) -> Layout:
+    fmt = raw.get("format")
+    if fmt not in FORMATS:
+        raise ConfigError(f"{where}: format must be one of {sorted(FORMATS)}, not {fmt!r}")
+    headers = raw.get("headers") or {c: [c] for c in columns}
+    unknown = set(headers) - set(columns)
+    if unknown:
+        raise ConfigError(f"{where}: headers name unknown canonical columns {sorted(unknown)}")
+    if "{date}" not in raw.get("glob", ""):
+        raise ConfigError(f"{where}: glob must contain {{date}}")
+    return Layout(
+        name=raw["name"],
+        glob=raw["glob"],
+        path_date_format=raw.get("path_date_format", "%Y%m%d"),
+        format=fmt,
+        encoding=raw.get("encoding", "utf-8"),
+        headers={k: list(v) for k, v in headers.items()},
+        date_formats=list(raw.get("date_formats", defaults["date_formats"])),
+        timestamp_formats=list(raw.get("timestamp_formats", defaults["timestamp_formats"])),
+        thousands_separator=raw.get("thousands_separator", defaults["thousands_separator"]),
+        decimal_separator=raw.get("decimal_separator", defaults["decimal_separator"]),
+    )
+
+
+def parse_sources(doc: dict[str, Any]) -> dict[str, Source]:
+    defaults = doc.get("defaults", {})
+    out: dict[str, Source] = {}
+    for name, raw in (doc.get("sources") or {}).items():
+        where = f"{SOURCES_FILE.name}: source {name}"
+        columns: dict[str, Column] = {}
+        for cname, c in raw["columns"].items():
+            if c.get("type") not in COLUMN_TYPES:
+                raise ConfigError(f"{where}: column {cname} has type {c.get('type')!r}")
+            values = c.get("values")
+            if c["type"] == "enum":
+                if not values:
+                    raise ConfigError(f"{where}: enum column {cname} needs values")
+                if isinstance(values, list):
+                    values = {v: [v] for v in values}
+            columns[cname] = Column(
+                name=cname,
+                type=c["type"],
+                required=bool(c.get("required", False)),
+                values=values,
+                references=c.get("references"),
+                sensitive=bool(c.get("sensitive", False)),
+            )
+        layouts = [_layout(l, defaults, columns, f"{where} layout {l.get('name')}") for l in raw["layouts"]]
+        out[name] = Source(
+            name=name,
+            description=raw.get("description", ""),
+            table=raw["table"],
+            partitioning=raw.get("partitioning", "daily"),
+            columns=columns,
+            layouts=layouts,
+            unique_key=list(raw.get("unique_key", [])),
+            partition_date_column=raw.get("partition_date_column"),
+            master_entity=raw.get("master_entity"),
+            row_rules=[RowRule(**r) for r in raw.get("row_rules", [])],
+        )
+    masters = {s.master_entity for s in out.values() if s.master_entity}
+    for s in out.values():
+        for c in s.columns.values():
+            if c.references and c.references not in masters:
+                raise ConfigError(f"{SOURCES_FILE.name}: {s.name}.{c.name} references unknown entity {c.references!r}")
+    return out
+
+
+@lru_cache(maxsize=1)
+def load_sources() -> dict[str, Source]:
+    with open(SOURCES_FILE, encoding="utf-8") as fh:
+        return parse_sources(yaml.safe_load(fh))
+
+
+def find_files(source: Source, landing: Path, start: date | None = None, end: date | None = None) -> list[LandingFile]:
+    """Landing files of a source whose partition date is in [start, end], sorted by date then path."""
+    found: list[LandingFile] = []
+    for layout in source.layouts:
+        rx = layout.path_regex()
+        for p in landing.glob(layout.glob_pattern()):
+            rel = p.relative_to(landing).as_posix()
+            m = rx.match(rel)
+            if not m:
+                continue
+            try:
+                d = datetime.strptime(m.group(1), layout.path_date_format).date()
+            except ValueError:
+                continue
+            if (start and d < start) or (end and d > end):
+                continue
+            found.append(LandingFile(source.name, layout, p, rel, d))
+    found.sort(key=lambda f: (f.partition_date, f.relpath))
+    return found

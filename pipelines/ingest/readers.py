@@ -1,0 +1,180 @@
+"""File readers: turn one landing file into staged text rows in DuckDB, or a clear file error.
+
+Every reader appends to the temp table ``_stage`` (all canonical columns as VARCHAR, plus
+``_source_file``, ``_source_line`` and ``_partition_date``) through DuckDB's own readers
+(``read_csv`` with explicit column types, ``read_parquet``). Typing and row rules happen later,
+in SQL (``load.py``), so a bad value quarantines its row instead of failing the file. GBK is
+decoded to a UTF-8 temp file by streaming, since DuckDB's ``encodings`` extension is not
+available offline.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from pathlib import Path
+
+import duckdb
+
+from pipelines.ingest.config import LandingFile, Source, normalise_header
+
+CHUNK = 1 << 20
+
+
+class FileError(Exception):
+    """A landing file that cannot be read at all. Names the file, the line and the problem."""
+
+    def __init__(self, relpath: str, code: str, problem: str, line: int | None = None):
+        self.relpath, self.code, self.problem, self.line = relpath, code, problem, line
+        where = f"{relpath}, line {line}" if line else relpath
+        super().__init__(f"{where}: {problem} [{code}]")
+
+
+def q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def create_stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    cols = ", ".join(f"{q(c)} VARCHAR" for c in source.columns)
+    con.execute("DROP TABLE IF EXISTS _stage")
+    con.execute(
+        f"CREATE TEMP TABLE _stage ({cols}, _source_file VARCHAR, _source_line BIGINT, _partition_date DATE, _layout VARCHAR)"
+    )
+
+
+def _decode_to_utf8(lf: LandingFile, tmp_dir: Path) -> Path:
+    """Stream-decode a non-UTF-8 file into a UTF-8 temp file; error names the line."""
+    out = tmp_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", lf.relpath) + ".utf8.csv")
+    decoder = codecs.getincrementaldecoder(lf.layout.encoding)(errors="strict")
+    lines_done = 0
+    with open(lf.path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        while True:
+            chunk = src.read(CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                line = lines_done + chunk[: exc.start].count(b"\n") + 1
+                raise FileError(
+                    lf.relpath, "undeclared_encoding",
+                    f"bytes {chunk[exc.start:exc.start + 4]!r} are not valid {lf.layout.encoding} "
+                    f"(the layout {lf.layout.name} declares {lf.layout.encoding})", line,
+                ) from None
+            dst.write(text)
+            lines_done += chunk.count(b"\n")
+            if not chunk:
+                break
+    return out
+
+
+def _header_map(lf: LandingFile, source: Source, headers: list[str]) -> dict[int, str]:
+    """File column position -> canonical column; error if the header is not recognisable."""
+    lookup = lf.layout.header_lookup()
+    mapping: dict[int, str] = {}
+    for i, h in enumerate(headers):
+        canonical = lookup.get(normalise_header(h))
+        if canonical and canonical not in mapping.values():
+            mapping[i] = canonical
+    missing = [c for c in source.required_columns if c not in mapping.values()]
+    if missing:
+        raise FileError(
+            lf.relpath, "no_header",
+            f"no recognisable header for layout {lf.layout.name}: required columns {missing} not found "
+            f"among {headers[:20]}", 1,
+        )
+    return mapping
+
+
+_DUCK_LINE = re.compile(r"Line: (\d+)")
+
+
+def _duck_error(lf: LandingFile, exc: Exception, line_offset: int = 0) -> FileError:
+    msg = str(exc)
+    m = _DUCK_LINE.search(msg)
+    line = int(m.group(1)) + line_offset if m else None
+    first = next((l for l in msg.splitlines()[1:] if l.strip() and not l.startswith("Original Line")), msg)
+    if "unicode" in msg.lower() or "utf-8" in msg.lower():
+        return FileError(lf.relpath, "undeclared_encoding",
+                         f"not valid {lf.layout.encoding} (declared by layout {lf.layout.name})", line)
+    if "Expected Number of Columns" in msg or "number of columns" in msg.lower():
+        return FileError(lf.relpath, "bad_row_shape", first.strip(), line)
+    return FileError(lf.relpath, "unreadable", first.strip()[:300], line)
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    path = lf.path
+    if lf.layout.encoding.lower().replace("_", "-") not in {"utf-8", "utf8"}:
+        path = _decode_to_utf8(lf, tmp_dir)
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    try:
+        header_line = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileError(lf.relpath, "undeclared_encoding",
+                        f"header is not valid {lf.layout.encoding} (declared by layout {lf.layout.name})", 1) from None
+    headers = next(csv.reader(io.StringIO(header_line)), [])
+    mapping = _header_map(lf, source, headers)
+    cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(headers))) + "}"
+    select = ", ".join(
+        f"{q('c' + str(i))} AS {q(c)}" if (i := _index_of(mapping, c)) is not None else f"NULL AS {q(c)}"
+        for c in source.columns
+    )
+    before = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    try:
+        con.execute(
+            f"""INSERT INTO _stage
+            SELECT {select}, {lit(lf.relpath)}, ordinality + 1, DATE {lit(lf.partition_date.isoformat())}, {lit(lf.layout.name)}
+            FROM read_csv({lit(str(path))}, header=false, skip=1, delim=',', quote='"', escape='"',
+                          columns={cols}, strict_mode=true, null_padding=false, auto_detect=false,
+                          encoding='utf-8') WITH ORDINALITY"""
+        )
+    except duckdb.Error as exc:
+        raise _duck_error(lf, exc) from None
+    return con.execute("SELECT count(*) FROM _stage").fetchone()[0] - before
+
+
+def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    try:
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(lf.path))})").fetchall()]
+    except duckdb.Error as exc:
+        raise _duck_error(lf, exc) from None
+    mapping = _header_map(lf, source, names)
+    select = ", ".join(
+        f"CAST({q(names[i])} AS VARCHAR) AS {q(c)}" if (i := _index_of(mapping, c)) is not None else f"NULL AS {q(c)}"
+        for c in source.columns
+    )
+    before = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    try:
+        con.execute(
+            f"""INSERT INTO _stage
+            SELECT {select}, {lit(lf.relpath)}, file_row_number + 1, DATE {lit(lf.partition_date.isoformat())}, {lit(lf.layout.name)}
+            FROM read_parquet({lit(str(lf.path))}, file_row_number=true)"""
+        )
+    except duckdb.Error as exc:
+        raise _duck_error(lf, exc) from None
+    return con.execute("SELECT count(*) FROM _stage").fetchone()[0] - before
+
+
+def _index_of(mapping: dict[int, str], canonical: str) -> int | None:
+    for i, c in mapping.items():
+        if c == canonical:
+            return i
+    return None
+
+
+READERS = {"csv": stage_csv, "parquet": stage_parquet}
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    """Append one file's rows to ``_stage``; returns rows read. Raises FileError."""
+    if lf.path.stat().st_size == 0:
+        raise FileError(lf.relpath, "empty_file", "the file is empty (0 bytes)")
+    reader = READERS.get(lf.layout.format)
+    if reader is None:
+        raise FileError(lf.relpath, "unsupported_format", f"no reader for format {lf.layout.format!r} yet")
+    return reader(con, lf, source, tmp_dir)

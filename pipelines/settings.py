@@ -1,0 +1,92 @@
+"""Where everything lives at run time, chosen by environment.
+
+All generated state (landing zone, warehouse, serving copy, reports, Dagster home, logs) sits
+under one git-ignored folder, ``DWH_HOME`` (default ``<repo>/var``). ``DWH_ENV`` selects the
+resource set (``dev`` by default, ``test`` in the test suite, ``prod`` for a deployment).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+RULES_FILE = REPO_ROOT / "rules.yml"
+DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every run-time location, derived from one home folder."""
+
+    home: Path
+
+    @property
+    def landing(self) -> Path:
+        return Path(os.environ.get("DWH_LANDING_DIR", self.home / "landing"))
+
+    @property
+    def generated(self) -> Path:
+        return self.home / "generated"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse" / "warehouse.duckdb"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.home / "serving"
+
+    @property
+    def serving(self) -> Path:
+        return self.serving_dir / "serving.duckdb"
+
+    @property
+    def parquet_export(self) -> Path:
+        return self.serving_dir / "parquet"
+
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.home / "data_docs"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster_home"
+
+    @property
+    def tmp(self) -> Path:
+        return self.home / "tmp"
+
+    def ensure(self) -> "Paths":
+        for p in (self.warehouse.parent, self.serving_dir, self.reports, self.data_docs, self.tmp):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def dwh_home() -> Path:
+    return Path(os.environ.get("DWH_HOME", REPO_ROOT / "var")).resolve()
+
+
+def paths() -> Paths:
+    """The current locations (read from the environment each call, so tests can re-point them)."""
+    return Paths(dwh_home())
+
+
+def environment() -> str:
+    env = os.environ.get("DWH_ENV", "dev")
+    if env not in {"dev", "test", "prod"}:
+        raise ValueError(f"DWH_ENV must be dev, test or prod, not {env!r}")
+    return env
+
+
+def partitions_start() -> date:
+    """First day of the daily partitions (the first day sources delivered)."""
+    return date.fromisoformat(os.environ.get("DWH_PARTITIONS_START", "2023-01-01"))
