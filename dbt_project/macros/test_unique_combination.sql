@@ -1,0 +1,7 @@
+{#- Generic test: the given columns together identify one row (no dbt_utils: no package hub offline). -#}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}

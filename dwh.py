@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Set up and run the distributor data warehouse. Needs only Python 3.11 (standard library).
+
+    python3.11 dwh.py run      set up, generate sample data, run the whole pipeline, print a summary
+    python3.11 dwh.py test     set up and run the test suite (what CI runs: .ci/run)
+    python3.11 dwh.py ui       open the Dagster UI on the same instance (http://127.0.0.1:3000)
+
+"Set up" is idempotent: it creates ``.venv`` if missing, installs the pinned
+``requirements.txt`` when it changed since the last install (the project itself runs from this
+folder, on PYTHONPATH), and prepares the dbt manifest (``dagster-dbt project prepare-and-package``). Everything
+the pipeline generates goes under ``var/`` (override with DWH_HOME).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".installed-requirements.sha256"
+
+
+def sh(cmd: list[str], **kw) -> None:
+    print("+ " + " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def setup() -> None:
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"dwh.py needs Python 3.11 (the pinned wheels are for 3.11); this is {sys.version.split()[0]}")
+    if not PY.exists():
+        sh([sys.executable, "-m", "venv", VENV])
+    digest = hashlib.sha256((ROOT / "requirements.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != digest:
+        sh([PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", ROOT / "requirements.txt"])
+        STAMP.write_text(digest)
+    env = venv_env()
+    sh([BIN / "dagster-dbt", "project", "prepare-and-package", "--file", ROOT / "pipelines/transform/project.py"],
+       cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+
+
+def venv_env() -> dict[str, str]:
+    env = os.environ.copy()
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # dagster-dbt calls `dbt` by name
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env.setdefault("DWH_HOME", str(ROOT / "var"))
+    env["DAGSTER_HOME"] = str(Path(env["DWH_HOME"]) / "dagster_home")
+    env.setdefault("GX_ANALYTICS_ENABLED", "false")
+    env.setdefault("DO_NOT_TRACK", "1")
+    return env
+
+
+def main() -> int:
+    cmd, rest = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
+    if cmd not in {"run", "test", "ui", "setup"}:
+        print(__doc__)
+        return 2
+    setup()
+    env = venv_env()
+    if cmd == "setup":
+        return 0
+    if cmd == "run":
+        return subprocess.call([str(PY), "-m", "pipelines", "run", *rest], cwd=ROOT, env=env)
+    if cmd == "test":
+        return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    # ui: same instance (DAGSTER_HOME under DWH_HOME), dagster.yaml copied in first
+    subprocess.check_call([str(PY), "-m", "pipelines", "instance"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    args = [str(BIN / "dagster"), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", "3000", *rest]
+    os.chdir(ROOT)
+    os.execve(args[0], args, env)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Command line of the warehouse (``python -m pipelines <command>``), used by ``dwh.py``.
+
+Commands:
+  run       generate sample data if the landing zone is empty, run the whole pipeline through
+            the Dagster instance in DWH_HOME, print a summary
+  summary   rows per table, where the serving database and reports are, how to open the UI
+  dbt       run dbt with rules.yml passed as vars, e.g. ``python -m pipelines dbt build``
+  instance  prepare the Dagster home (copies dagster.yaml) and print its path
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipelines.settings import DAGSTER_YAML, DBT_PROJECT_DIR, paths
+
+
+def prepare_instance() -> Path:
+    """Point DAGSTER_HOME at $DWH_HOME/dagster_home with the repo's dagster.yaml in it."""
+    home = paths().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if not target.exists() or target.read_bytes() != DAGSTER_YAML.read_bytes():
+        shutil.copyfile(DAGSTER_YAML, target)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def landing_date_range(landing: Path) -> tuple[date, date] | None:
+    """First and last partition date of any landing file of an ingested source."""
+    from pipelines.ingest.assets import INGESTED_SOURCES
+    from pipelines.ingest.config import find_files, load_sources
+
+    sources = load_sources()
+    dates = [f.partition_date for name in INGESTED_SOURCES for f in find_files(sources[name], landing)]
+    return (min(dates), max(dates)) if dates else None
+
+
+def run_pipeline(start: date, end: date, job_name: str = "daily_pipeline") -> bool:
+    """Execute a job over a partition range as one run on the instance in DAGSTER_HOME."""
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from pipelines.definitions import defs
+
+    prepare_instance()
+    with dg.DagsterInstance.get() as instance:
+        job = defs.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            instance=instance,
+            tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()},
+            raise_on_error=False,
+        )
+        if not result.success:
+            for event in result.all_events:
+                if event.is_step_failure:
+                    err = event.step_failure_data.error
+                    print(f"FAILED step {event.step_key}: {err.message.strip()[:2000] if err else ''}", file=sys.stderr)
+        print(f"Dagster run {result.run_id}: {'success' if result.success else 'FAILURE'}")
+        return result.success
+
+
+def summary() -> str:
+    import duckdb
+
+    p = paths()
+    out = ["", "Warehouse summary", "================="]
+    if p.warehouse.exists():
+        con = duckdb.connect(str(p.warehouse), read_only=True)
+        try:
+            rows = con.execute(
+                "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY 1, 2").fetchall()
+            for schema, table, _ in rows:
+                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+                out.append(f"  {schema}.{table:<32} {n:>12,} rows")
+        finally:
+            con.close()
+    else:
+        out.append("  (no warehouse yet)")
+    out += [
+        "",
+        f"Warehouse (pipeline only): {p.warehouse}",
+        f"Serving database (BI, open read-only): {p.serving}",
+        f"Reports: {p.reports}",
+        f"Data Docs (validation results): {p.data_docs / 'index.html'}",
+        f"Dagster home: {p.dagster_home}",
+        "Open the Dagster UI on this instance: python3.11 dwh.py ui   (then http://127.0.0.1:3000)",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="generate sample data if needed and run the whole pipeline")
+    r.add_argument("--scale", default="default", help="generator preset when generating (tiny, S, default, M)")
+    r.add_argument("--seed", type=int, default=42)
+    r.add_argument("--regenerate", action="store_true", help="wipe the landing zone and generate again")
+    sub.add_parser("summary", help="print the warehouse summary")
+    d = sub.add_parser("dbt", help="run dbt with the rules passed as vars")
+    d.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    sub.add_parser("instance", help="prepare the Dagster home and print it")
+    args = parser.parse_args(argv)
+
+    if args.command == "instance":
+        print(prepare_instance())
+        return 0
+    if args.command == "summary":
+        print(summary())
+        return 0
+    if args.command == "dbt":
+        from pipelines.resources import build_resources, dbt_executable
+        from pipelines.rules import dbt_vars
+
+        build_resources()  # exports DWH_WAREHOUSE_PATH for profiles.yml
+        cmd = [dbt_executable(), *args.dbt_args, "--vars", dbt_vars(),
+               "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+        return subprocess.call(cmd)
+
+    # run
+    p = paths()
+    started = time.monotonic()
+    if args.regenerate or not p.landing.exists() or not any(p.landing.iterdir()):
+        from pipelines.generate import GeneratorConfig, generate
+
+        print(f"Generating sample data (scale {args.scale}, seed {args.seed}) into {p.landing} ...")
+        generate(GeneratorConfig.from_preset(args.scale, seed=args.seed), p.home, clean=True)
+    window = landing_date_range(p.landing)
+    if window is None:
+        print(f"No landing files found under {p.landing}", file=sys.stderr)
+        return 1
+    print(f"Running the pipeline for {window[0]} .. {window[1]} through Dagster (DAGSTER_HOME={prepare_instance()})")
+    ok = run_pipeline(*window)
+    print(summary())
+    print(f"\nTotal time {time.monotonic() - started:,.0f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

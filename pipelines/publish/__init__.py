@@ -1,0 +1,1 @@
+"""Publish: copy validated BI-facing marts into the serving database, swapped in atomically."""

@@ -1,0 +1,36 @@
+"""Dagster asset that publishes the BI-facing marts to the serving database after every
+upstream check of the run has passed."""
+
+
+import dagster as dg
+
+from pipelines.ingest.config import load_sources
+from pipelines.publish.serving import publish
+from pipelines.settings import paths
+from pipelines.transform.assets import bi_facing_models
+
+_BI_MODELS = bi_facing_models()
+
+
+def sensitive_columns() -> set[str]:
+    """Columns declared sensitive in sources.yml: never allowed in the serving database."""
+    return {c.name for s in load_sources().values() for c in s.columns.values() if c.sensitive}
+
+
+@dg.asset(
+    key=dg.AssetKey(["serving", "database"]),
+    group_name="publish",
+    deps=[key for _, _, key in _BI_MODELS],
+    kinds={"duckdb"},
+    description="Serving DuckDB file for BI tools (read-only copy of the BI-facing marts, swapped in atomically).",
+)
+def serving_database(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    p = paths()
+    result = publish(p.warehouse, p.serving, [(schema, name) for schema, name, _ in _BI_MODELS],
+                     source_run_id=context.run_id, forbidden_columns=sensitive_columns())
+    context.log.info(f"published {result.row_counts} to {result.path} as {result.publish_id}")
+    return dg.MaterializeResult(metadata={
+        "publish_id": result.publish_id,
+        "path": dg.MetadataValue.path(str(result.path)),
+        "row_counts": dg.MetadataValue.json(result.row_counts),
+    })

@@ -1,0 +1,61 @@
+"""Dagster resources, chosen by environment (``DWH_ENV``): the DuckDB warehouse and dbt.
+
+The warehouse is one DuckDB file that only the running pipeline opens read-write; BI reads
+the published serving copy instead (see ``pipelines/publish``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from pipelines.settings import environment, paths
+from pipelines.transform.project import dbt_project
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The embedded DuckDB warehouse (read-write, one connection per step)."""
+
+    path: str
+    memory_limit: str = "4GB"
+    threads: int = 2
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(self.path).parent / "duckdb_tmp"
+        con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit, "threads": self.threads,
+                                                "temp_directory": str(tmp)})
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def dbt_executable() -> str:
+    """dbt from this interpreter's environment (works without an activated venv), else PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def build_resources() -> dict[str, object]:
+    """Resources for the current environment. dev/test: local files under DWH_HOME; prod: the
+    same layout under the deployment's DWH_HOME with more memory for DuckDB."""
+    env = environment()
+    p = paths().ensure()
+    os.environ["DWH_WAREHOUSE_PATH"] = str(p.warehouse)  # read by dbt_project/profiles.yml
+    memory = {"dev": "4GB", "test": "1GB", "prod": "12GB"}[env]
+    return {
+        "warehouse": WarehouseResource(path=str(p.warehouse), memory_limit=memory),
+        "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir),
+                              target=os.environ.get("DWH_DBT_TARGET", "duckdb"),
+                              dbt_executable=dbt_executable()),
+    }

@@ -1,0 +1,1 @@
+"""dbt transformations (staging → intermediate → marts) as Dagster assets."""
