@@ -22,22 +22,32 @@ from pipelines.transform.project import dbt_project
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The embedded DuckDB warehouse (read-write, one connection per step)."""
+    """The embedded DuckDB warehouse (read-write, one connection per step). Without an explicit
+    ``path`` it follows DWH_HOME at connection time."""
 
-    path: str
+    path: str | None = None
     memory_limit: str = "4GB"
     threads: int = 2
 
+    def resolved_path(self) -> Path:
+        return Path(self.path) if self.path else paths().warehouse
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(self.path).parent / "duckdb_tmp"
-        con = duckdb.connect(self.path, config={"memory_limit": self.memory_limit, "threads": self.threads,
-                                                "temp_directory": str(tmp)})
+        path = self.resolved_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path), config={"memory_limit": self.memory_limit, "threads": self.threads,
+                                                "temp_directory": str(path.parent / "duckdb_tmp")})
         try:
             yield con
         finally:
             con.close()
+
+
+def export_dbt_env() -> None:
+    """Environment read by dbt_project/profiles.yml (call right before invoking dbt)."""
+    p = paths().ensure()
+    os.environ["DWH_WAREHOUSE_PATH"] = str(p.warehouse)
 
 
 def dbt_executable() -> str:
@@ -50,11 +60,10 @@ def build_resources() -> dict[str, object]:
     """Resources for the current environment. dev/test: local files under DWH_HOME; prod: the
     same layout under the deployment's DWH_HOME with more memory for DuckDB."""
     env = environment()
-    p = paths().ensure()
-    os.environ["DWH_WAREHOUSE_PATH"] = str(p.warehouse)  # read by dbt_project/profiles.yml
+    export_dbt_env()
     memory = {"dev": "4GB", "test": "1GB", "prod": "12GB"}[env]
     return {
-        "warehouse": WarehouseResource(path=str(p.warehouse), memory_limit=memory),
+        "warehouse": WarehouseResource(memory_limit=memory),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir),
                               target=os.environ.get("DWH_DBT_TARGET", "duckdb"),
                               dbt_executable=dbt_executable()),

@@ -92,6 +92,7 @@ class Source:
     unique_key: list[str] = field(default_factory=list)
     partition_date_column: str | None = None
     master_entity: str | None = None
+    unknown_reason: str | None = None  # quarantine reason for references to an unknown key
     row_rules: list[RowRule] = field(default_factory=list)
 
     @property
@@ -172,6 +173,7 @@ def parse_sources(doc: dict[str, Any]) -> dict[str, Source]:
             unique_key=list(raw.get("unique_key", [])),
             partition_date_column=raw.get("partition_date_column"),
             master_entity=raw.get("master_entity"),
+            unknown_reason=raw.get("unknown_reason") or (f"unknown_{raw['master_entity']}" if raw.get("master_entity") else None),
             row_rules=[RowRule(**r) for r in raw.get("row_rules", [])],
         )
     masters = {s.master_entity for s in out.values() if s.master_entity}

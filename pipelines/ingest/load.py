@@ -176,7 +176,7 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
         master = masters[c.references]
         key = master.unique_key[0]
         con.execute(
-            f"""UPDATE _typed SET _reason = {lit('unknown_' + c.references)},
+            f"""UPDATE _typed SET _reason = {lit(master.unknown_reason)},
                    _message = {lit(c.name + ' ')} || '''' || {q(c.name)} || '''' || {lit(' is not in the ' + c.references + ' master data')}
             WHERE _reason IS NULL AND {q(c.name)} IS NOT NULL
               AND {q(c.name)} NOT IN (SELECT {q(key)} FROM {RAW_SCHEMA}.{q(master.table)})"""

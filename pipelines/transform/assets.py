@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from pipelines.partitions import daily_partitions
+from pipelines.resources import export_dbt_env
 from pipelines.rules import dbt_vars
 from pipelines.transform.project import dbt_project
 
@@ -47,6 +48,7 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     window = context.partition_time_window
     run_vars = {"min_date": window.start.date().isoformat(),
                 "max_date": (window.end - timedelta(days=1)).date().isoformat()}
+    export_dbt_env()
     yield from dbt.cli(["build", "--vars", dbt_vars(run_vars)], context=context).stream()
 
 
@@ -58,6 +60,7 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     name="dbt_models",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    export_dbt_env()
     yield from dbt.cli(["build", "--vars", dbt_vars()], context=context).stream()
 
 

@@ -1,0 +1,47 @@
+"""Shared fixtures: an isolated DWH_HOME (warehouse, landing, Dagster home) per test, and a
+tiny generated landing zone made once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def dwh_home(tmp_path, monkeypatch) -> Path:
+    """A fresh DWH_HOME for one test (test resources, own Dagster home)."""
+    home = tmp_path / "var"
+    home.mkdir()
+    monkeypatch.setenv("DWH_HOME", str(home))
+    monkeypatch.setenv("DWH_ENV", "test")
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+    monkeypatch.delenv("DWH_LANDING_DIR", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_generated(tmp_path_factory) -> Path:
+    """A tiny generated dataset (landing + generated side files), made once per session."""
+    from pipelines.generate import GeneratorConfig, generate
+
+    out = tmp_path_factory.mktemp("tiny")
+    generate(GeneratorConfig.from_preset("tiny", seed=7), out, clean=True)
+    return out
+
+
+def subprocess_env(home: Path) -> dict[str, str]:
+    env = os.environ.copy()
+    env.update({"DWH_HOME": str(home), "DWH_ENV": "test", "DAGSTER_HOME": str(home / "dagster_home"),
+                "PYTHONPATH": str(REPO)})
+    env.pop("DWH_LANDING_DIR", None)
+    return env
+
+
+def copy_landing(src_root: Path, home: Path) -> Path:
+    shutil.copytree(src_root / "landing", home / "landing")
+    return home / "landing"
