@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 def dwh_home(tmp_path, monkeypatch) -> Path:
     """A fresh DWH_HOME for one test (test resources, own Dagster home)."""
     home = tmp_path / "var"
-    home.mkdir()
+    (home / "dagster_home").mkdir(parents=True)
     monkeypatch.setenv("DWH_HOME", str(home))
     monkeypatch.setenv("DWH_ENV", "test")
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster_home"))
@@ -35,6 +35,8 @@ def tiny_generated(tmp_path_factory) -> Path:
 
 
 def subprocess_env(home: Path) -> dict[str, str]:
+    """Environment for a pipeline subprocess using ``home`` as DWH_HOME (Dagster home created)."""
+    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
     env = os.environ.copy()
     env.update({"DWH_HOME": str(home), "DWH_ENV": "test", "DAGSTER_HOME": str(home / "dagster_home"),
                 "PYTHONPATH": str(REPO)})
