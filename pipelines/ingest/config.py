@@ -35,6 +35,8 @@ class Column:
     values: dict[str, list[str]] | None = None  # enum: canonical value -> accepted spellings
     references: str | None = None  # master entity the value must exist in
     sensitive: bool = False
+    missing_reason: str = "missing_key"  # quarantine reason when a required value is empty
+    invalid_reason: str | None = None  # reason when the value does not parse (default by type)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Layout:
     format: str
     encoding: str
     headers: dict[str, list[str]]  # canonical column -> accepted header spellings
+    path_fields: dict[str, str]  # canonical column -> regex (one group) taking its value from the file path
     date_formats: list[str]
     timestamp_formats: list[str]
     thousands_separator: str
@@ -59,12 +62,16 @@ class Layout:
 
     def glob_pattern(self) -> str:
         """The layout's glob with the date placeholder widened to digits."""
+        if "{date}" not in self.glob:
+            return self.glob
         fmt = self.path_date_format
         for k, v in _DATE_GLOB.items():
             fmt = fmt.replace(k, v)
         return self.glob.replace("{date}", fmt)
 
     def path_regex(self) -> re.Pattern[str]:
+        if "{date}" not in self.glob:
+            return re.compile("^" + re.escape(self.glob).replace(r"\*", r"[^/]*") + "$")
         parts = self.glob.split("{date}")
         fmt = re.escape(self.path_date_format)
         for k, v in _DATE_RE.items():
@@ -91,6 +98,7 @@ class Source:
     layouts: list[Layout]
     unique_key: list[str] = field(default_factory=list)
     partition_date_column: str | None = None
+    partition_date_expr: str | None = None  # SQL over the typed columns, when not a single column
     master_entity: str | None = None
     unknown_reason: str | None = None  # quarantine reason for references to an unknown key
     row_rules: list[RowRule] = field(default_factory=list)
@@ -98,6 +106,11 @@ class Source:
     @property
     def required_columns(self) -> list[str]:
         return [c.name for c in self.columns.values() if c.required]
+
+    @property
+    def period_days(self) -> int:
+        """Days one partition spans (0: not partitioned)."""
+        return {"daily": 1, "weekly": 7, "none": 0}[self.partitioning]
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,8 @@ class LandingFile:
     layout: Layout
     path: Path
     relpath: str  # relative to the landing zone, POSIX separators
-    partition_date: date
+    partition_date: date | None  # None for unpartitioned sources
+    path_values: dict[str, str] = field(default_factory=dict)  # values of the layout's path_fields
 
 
 def normalise_header(h: str) -> str:
@@ -123,15 +137,19 @@ def _layout(raw: dict[str, Any], defaults: dict[str, Any], columns: dict[str, Co
     unknown = set(headers) - set(columns)
     if unknown:
         raise ConfigError(f"{where}: headers name unknown canonical columns {sorted(unknown)}")
-    if "{date}" not in raw.get("glob", ""):
-        raise ConfigError(f"{where}: glob must contain {{date}}")
+    if not raw.get("glob"):
+        raise ConfigError(f"{where}: glob is required")
+    for col, rx in (raw.get("path_fields") or {}).items():
+        if col not in columns or re.compile(rx).groups != 1:
+            raise ConfigError(f"{where}: path_fields.{col} must name a column and have exactly one group")
     return Layout(
         name=raw["name"],
         glob=raw["glob"],
         path_date_format=raw.get("path_date_format", "%Y%m%d"),
         format=fmt,
         encoding=raw.get("encoding", "utf-8"),
-        headers={k: list(v) for k, v in headers.items()},
+        headers={k: list(v) for k, v in headers.items() if k not in (raw.get("path_fields") or {})},
+        path_fields=dict(raw.get("path_fields") or {}),
         date_formats=list(raw.get("date_formats", defaults["date_formats"])),
         timestamp_formats=list(raw.get("timestamp_formats", defaults["timestamp_formats"])),
         thousands_separator=raw.get("thousands_separator", defaults["thousands_separator"]),
@@ -161,17 +179,26 @@ def parse_sources(doc: dict[str, Any]) -> dict[str, Source]:
                 values=values,
                 references=c.get("references"),
                 sensitive=bool(c.get("sensitive", False)),
+                missing_reason=c.get("missing_reason", "missing_key"),
+                invalid_reason=c.get("invalid_reason"),
             )
         layouts = [_layout(l, defaults, columns, f"{where} layout {l.get('name')}") for l in raw["layouts"]]
+        partitioning = raw.get("partitioning", "daily")
+        if partitioning not in {"daily", "weekly", "none"}:
+            raise ConfigError(f"{where}: partitioning must be daily, weekly or none")
+        for l in layouts:
+            if ("{date}" in l.glob) != (partitioning != "none"):
+                raise ConfigError(f"{where} layout {l.name}: glob needs {{date}} exactly when the source is partitioned")
         out[name] = Source(
             name=name,
             description=raw.get("description", ""),
             table=raw["table"],
-            partitioning=raw.get("partitioning", "daily"),
+            partitioning=partitioning,
             columns=columns,
             layouts=layouts,
             unique_key=list(raw.get("unique_key", [])),
             partition_date_column=raw.get("partition_date_column"),
+            partition_date_expr=raw.get("partition_date_expr"),
             master_entity=raw.get("master_entity"),
             unknown_reason=raw.get("unknown_reason") or (f"unknown_{raw['master_entity']}" if raw.get("master_entity") else None),
             row_rules=[RowRule(**r) for r in raw.get("row_rules", [])],
@@ -191,21 +218,31 @@ def load_sources() -> dict[str, Source]:
 
 
 def find_files(source: Source, landing: Path, start: date | None = None, end: date | None = None) -> list[LandingFile]:
-    """Landing files of a source whose partition date is in [start, end], sorted by date then path."""
+    """Landing files of a source whose partition date is in [start, end], sorted by date then path.
+
+    A weekly source's files are dated by the Monday their week starts; an unpartitioned
+    source's files have no date and are always returned."""
     found: list[LandingFile] = []
     for layout in source.layouts:
         rx = layout.path_regex()
+        path_rx = {col: re.compile(r) for col, r in layout.path_fields.items()}
         for p in landing.glob(layout.glob_pattern()):
             rel = p.relative_to(landing).as_posix()
             m = rx.match(rel)
-            if not m:
+            if not m or not p.is_file():
                 continue
-            try:
-                d = datetime.strptime(m.group(1), layout.path_date_format).date()
-            except ValueError:
-                continue
-            if (start and d < start) or (end and d > end):
-                continue
-            found.append(LandingFile(source.name, layout, p, rel, d))
-    found.sort(key=lambda f: (f.partition_date, f.relpath))
+            d: date | None = None
+            if source.partitioning != "none":
+                try:
+                    d = datetime.strptime(m.group(1), layout.path_date_format).date()
+                except ValueError:
+                    continue
+                if (start and d < start) or (end and d > end):
+                    continue
+            values = {}
+            for col, prx in path_rx.items():
+                pm = prx.search(rel)
+                values[col] = pm.group(1) if pm else None
+            found.append(LandingFile(source.name, layout, p, rel, d, values))
+    found.sort(key=lambda f: (f.partition_date or date.min, f.relpath))
     return found

@@ -109,36 +109,58 @@ def _typed_sql(col: Column, layout: Layout) -> str:
     raise ValueError(col.type)
 
 
+def quote_text(sql: str) -> str:
+    """SQL that renders a text value in single quotes for messages."""
+    return f"chr(39) || {sql} || chr(39)"
+
+
+def _partition_day_sql(source: Source) -> str | None:
+    """SQL (over ``t.`` typed columns) for the date a row belongs to, or None."""
+    if source.partition_date_expr:
+        expr = source.partition_date_expr
+        for c in source.columns:
+            expr = _qualify(expr, c)
+        return f"CAST({expr} AS DATE)"
+    pdc = source.partition_date_column
+    if not pdc:
+        return None
+    if source.columns[pdc].type == "timestamp":  # the day in China Standard Time
+        return f"CAST(timezone('Asia/Shanghai', t.{q(pdc)}) AS DATE)"
+    return f"t.{q(pdc)}"
+
+
 def _checks(source: Source) -> list[tuple[str, str, str]]:
-    """(condition over raw_/typed columns, reason code, message SQL) in precedence order."""
-    out: list[tuple[str, str, str]] = []
+    """(condition, reason SQL, message SQL) in precedence order; the first match wins."""
+    out: list[tuple[str, str, str]] = [("r._parse_reason IS NOT NULL", "r._parse_reason", "r._parse_message")]
     for c in source.columns.values():
         if c.required:
-            out.append((f"nullif(trim(r.{q(c.name)}), '') IS NULL", "missing_key",
+            out.append((f"nullif(trim(r.{q(c.name)}), '') IS NULL", lit(c.missing_reason),
                         lit(f"required column {c.name} is empty")))
     kinds = {"integer": "bad_number", "decimal": "bad_number", "date": "bad_date", "timestamp": "bad_timestamp",
              "enum": "bad_enum"}
     for c in source.columns.values():
         if c.type in kinds:
+            reason = c.invalid_reason or kinds[c.type]
             what = {"bad_number": "a number", "bad_date": "a date in an accepted format",
                     "bad_timestamp": "a timestamp in an accepted format",
                     "bad_enum": f"one of {sorted(c.values or {})}"}[kinds[c.type]]
-            out.append((f"nullif(trim(r.{q(c.name)}), '') IS NOT NULL AND t.{q(c.name)} IS NULL", kinds[c.type],
-                        f"{lit(c.name + ' ')} || '''' || r.{q(c.name)} || '''' || {lit(' is not ' + what)}"))
-    pdc = source.partition_date_column
-    if pdc:
-        col = source.columns[pdc]
-        day = f"CAST(t.{q(pdc)} AS DATE)" if col.type == "timestamp" else f"t.{q(pdc)}"
-        out.append((f"{day} > current_date", "future_date",
-                    f"{lit(pdc + ' ')} || CAST({day} AS VARCHAR) || ' is in the future'"))
-        out.append((f"{day} <> r._partition_date", "date_outside_partition",
-                    f"{lit(pdc + ' ')} || CAST({day} AS VARCHAR) || ' is outside the file''s partition ' "
-                    f"|| CAST(r._partition_date AS VARCHAR)"))
+            out.append((f"nullif(trim(r.{q(c.name)}), '') IS NOT NULL AND t.{q(c.name)} IS NULL", lit(reason),
+                        f"{lit(c.name + ' ')} || {quote_text('r.' + q(c.name))} || {lit(' is not ' + what)}"))
+    day = _partition_day_sql(source)
+    if day and source.period_days:
+        what = source.partition_date_expr or source.partition_date_column
+        out.append((f"{day} > current_date", lit("future_date"),
+                    f"{lit(what + ' ')} || CAST({day} AS VARCHAR) || ' is in the future'"))
+        last = f"r._partition_date + INTERVAL {source.period_days - 1} DAY"
+        span = "day" if source.period_days == 1 else f"{source.period_days}-day period starting"
+        out.append((f"{day} NOT BETWEEN r._partition_date AND CAST({last} AS DATE)", lit("date_outside_partition"),
+                    f"{lit(what + ' ')} || CAST({day} AS VARCHAR) || ' is outside the file''s partition ({span} ' "
+                    f"|| CAST(r._partition_date AS VARCHAR) || ')'"))
     for rule in source.row_rules:
         cond = rule.when
         for c in source.columns:
             cond = _qualify(cond, c)
-        out.append((f"coalesce({cond}, false)", rule.reason, lit(rule.message)))
+        out.append((f"coalesce({cond}, false)", lit(rule.reason), lit(rule.message)))
     return out
 
 
@@ -158,13 +180,13 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
 
     typed_cols = ", ".join(f"{typed(c)} AS {q(c.name)}" for c in source.columns.values())
     checks = _checks(source)
-    reason = "CASE " + " ".join(f"WHEN {cond} THEN {lit(code)}" for cond, code, _ in checks) + " END"
+    reason = "CASE " + " ".join(f"WHEN {cond} THEN {code}" for cond, code, _ in checks) + " END"
     message = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, _, msg in checks) + " END"
     raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in source.columns) + "))"
     con.execute("DROP TABLE IF EXISTS _typed")
     con.execute(
         f"""CREATE TEMP TABLE _typed AS
-        WITH t AS (SELECT {typed_cols}, _source_file, _source_line FROM _stage)
+        WITH t AS (SELECT {typed_cols}, _source_file, _source_line FROM _stage r)
         SELECT t.*, r._partition_date, {raw_json} AS _raw_row, {reason} AS _reason, {message} AS _message
         FROM _stage r JOIN t USING (_source_file, _source_line)"""
     )
@@ -177,7 +199,7 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
         key = master.unique_key[0]
         con.execute(
             f"""UPDATE _typed SET _reason = {lit(master.unknown_reason)},
-                   _message = {lit(c.name + ' ')} || '''' || {q(c.name)} || '''' || {lit(' is not in the ' + c.references + ' master data')}
+                   _message = {lit(c.name + ' ')} || {quote_text(q(c.name))} || {lit(' is not in the ' + c.references + ' master data')}
             WHERE _reason IS NULL AND {q(c.name)} IS NOT NULL
               AND {q(c.name)} NOT IN (SELECT {q(key)} FROM {RAW_SCHEMA}.{q(master.table)})"""
         )
@@ -194,12 +216,12 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
                   WINDOW w AS (PARTITION BY {scope}{key} ORDER BY _partition_date, _source_file, _source_line)) d
             WHERE _typed._source_file = d.f AND _typed._source_line = d.l AND d.n > 1"""
         )
-        if not source.master_entity:  # also against rows already loaded for other partitions
+        if not source.master_entity and source.period_days:  # also against rows loaded for other partitions
             con.execute(
                 f"""UPDATE _typed SET _reason = 'duplicate_key',
                        _message = 'duplicate of key (' || concat_ws(', ', {', '.join('e.' + q(k) for k in source.unique_key)}) || ') already loaded from ' || e._source_file || ':' || e._source_line
                 FROM {RAW_SCHEMA}.{q(source.table)} e
-                WHERE _typed._reason IS NULL AND {' AND '.join(f'e.{q(k)} = _typed.{q(k)}' for k in source.unique_key)}
+                WHERE _typed._reason IS NULL AND {' AND '.join(f'e.{q(k)} IS NOT DISTINCT FROM _typed.{q(k)}' for k in source.unique_key)}
                   AND e._partition_date NOT BETWEEN DATE {lit(window[0].isoformat())} AND DATE {lit(window[1].isoformat())}"""
             )
 
@@ -221,9 +243,7 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
     create_stage(con, source)
     bad_partitions: set[date] = set()
     read_counts: dict[str, int] = {}
-    for lf in files:
-        if lf.partition_date in bad_partitions:
-            continue
+    for lf in files:  # every file is read, so one run reports every unreadable file
         con.execute("BEGIN")
         try:
             n = stage_file(con, lf, source, tmp_dir)
@@ -234,23 +254,29 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
             result.errors.append(err)
             bad_partitions.add(lf.partition_date)
     if bad_partitions:
-        dates = ", ".join(f"DATE {lit(d.isoformat())}" for d in sorted(bad_partitions))
-        con.execute(f"DELETE FROM _stage WHERE _partition_date IN ({dates})")
+        conds = [f"_partition_date = DATE {lit(d.isoformat())}" for d in bad_partitions if d]
+        if None in bad_partitions:
+            conds.append("_partition_date IS NULL")
+        con.execute(f"DELETE FROM _stage WHERE {' OR '.join(conds)}")
         for lf in files:
             if lf.partition_date in bad_partitions:
                 read_counts.pop(lf.relpath, None)
     layouts = {l.name: l for l in source.layouts}
     _classify(con, source, layouts, (start, end), sources)
     now = datetime.now(timezone.utc)
-    good_days = [d for d in _days(start, end) if d not in bad_partitions]
     cols = ", ".join(q(c) for c in source.columns)
+    if source.period_days:
+        good_days = [d for d in _days(start, end) if d not in bad_partitions]
+        scopes = [f"_partition_date BETWEEN DATE {lit(lo.isoformat())} AND DATE {lit(hi.isoformat())}"
+                  for lo, hi in _ranges(good_days)]
+    else:  # an unpartitioned source is replaced whole, unless its file could not be read
+        scopes = [] if bad_partitions else ["true"]
     con.execute("BEGIN")
     try:
-        for lo, hi in _ranges(good_days):
-            rng = f"BETWEEN DATE {lit(lo.isoformat())} AND DATE {lit(hi.isoformat())}"
-            con.execute(f"DELETE FROM {RAW_SCHEMA}.{q(source.table)} WHERE _partition_date {rng}")
-            con.execute(f"DELETE FROM {RAW_SCHEMA}.quarantine WHERE source = {lit(source_name)} AND _partition_date {rng}")
-            con.execute(f"DELETE FROM {RAW_SCHEMA}.load_log WHERE source = {lit(source_name)} AND _partition_date {rng}")
+        for scope in scopes:
+            con.execute(f"DELETE FROM {RAW_SCHEMA}.{q(source.table)} WHERE {scope}")
+            con.execute(f"DELETE FROM {RAW_SCHEMA}.quarantine WHERE source = {lit(source_name)} AND {scope}")
+            con.execute(f"DELETE FROM {RAW_SCHEMA}.load_log WHERE source = {lit(source_name)} AND {scope}")
         stamp = f"{lit(load_id)}, TIMESTAMPTZ {lit(now.isoformat())}"
         con.execute(
             f"""INSERT INTO {RAW_SCHEMA}.{q(source.table)}
@@ -272,14 +298,16 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
             if lf.relpath not in read_counts:
                 continue
             _, ok, bad = counts.get(lf.relpath, (lf.partition_date, 0, 0))
-            rec = {"file": lf.relpath, "partition_date": lf.partition_date.isoformat(), "layout": lf.layout.name,
+            rec = {"file": lf.relpath, "partition_date": lf.partition_date.isoformat() if lf.partition_date else None,
+                   "layout": lf.layout.name,
                    "rows_read": read_counts[lf.relpath], "rows_loaded": ok, "rows_quarantined": bad}
             if rec["rows_read"] != ok + bad:  # conservation: every row read is loaded or quarantined
                 raise AssertionError(f"{lf.relpath}: {rec['rows_read']} rows read but {ok} loaded + {bad} quarantined")
             result.files.append(rec)
+            day = f"DATE {lit(lf.partition_date.isoformat())}" if lf.partition_date else "NULL"
             con.execute(
                 f"INSERT INTO {RAW_SCHEMA}.load_log VALUES ({lit(source_name)}, {lit(lf.relpath)}, "
-                f"DATE {lit(lf.partition_date.isoformat())}, {lit(lf.layout.name)}, {rec['rows_read']}, {ok}, {bad}, {stamp})"
+                f"{day}, {lit(lf.layout.name)}, {rec['rows_read']}, {ok}, {bad}, {stamp})"
             )
         con.execute("COMMIT")
     except Exception:

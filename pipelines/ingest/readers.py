@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import re
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -44,7 +45,8 @@ def create_stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     cols = ", ".join(f"{q(c)} VARCHAR" for c in source.columns)
     con.execute("DROP TABLE IF EXISTS _stage")
     con.execute(
-        f"CREATE TEMP TABLE _stage ({cols}, _source_file VARCHAR, _source_line BIGINT, _partition_date DATE, _layout VARCHAR)"
+        f"CREATE TEMP TABLE _stage ({cols}, _source_file VARCHAR, _source_line BIGINT, _partition_date DATE, "
+        f"_layout VARCHAR, _parse_reason VARCHAR, _parse_message VARCHAR)"
     )
 
 
@@ -80,7 +82,7 @@ def _header_map(lf: LandingFile, source: Source, headers: list[str]) -> dict[int
         canonical = lookup.get(normalise_header(h))
         if canonical and canonical not in mapping.values():
             mapping[i] = canonical
-    missing = [c for c in source.required_columns if c not in mapping.values()]
+    missing = [c for c in source.required_columns if c not in mapping.values() and c not in lf.layout.path_fields]
     if missing:
         raise FileError(
             lf.relpath, "no_header",
@@ -120,22 +122,19 @@ def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, t
     headers = next(csv.reader(io.StringIO(header_line)), [])
     mapping = _header_map(lf, source, headers)
     cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(headers))) + "}"
-    select = ", ".join(
-        f"{q('c' + str(i))} AS {q(c)}" if (i := _index_of(mapping, c)) is not None else f"NULL AS {q(c)}"
-        for c in source.columns
-    )
-    before = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    select = _select_list(lf, source, mapping, lambda i: q(f"c{i}"))
+    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
     try:
         con.execute(
             f"""INSERT INTO _stage
-            SELECT {select}, {lit(lf.relpath)}, ordinality + 1, DATE {lit(lf.partition_date.isoformat())}, {lit(lf.layout.name)}
+            SELECT {select}, {_tail(lf, "ordinality + 1")}
             FROM read_csv({lit(str(path))}, header=false, skip=1, delim=',', quote='"', escape='"',
                           columns={cols}, strict_mode=true, null_padding=false, auto_detect=false,
                           encoding='utf-8') WITH ORDINALITY"""
         )
     except duckdb.Error as exc:
         raise _duck_error(lf, exc) from None
-    return con.execute("SELECT count(*) FROM _stage").fetchone()[0] - before
+    return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
@@ -144,20 +143,17 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Sourc
     except duckdb.Error as exc:
         raise _duck_error(lf, exc) from None
     mapping = _header_map(lf, source, names)
-    select = ", ".join(
-        f"CAST({q(names[i])} AS VARCHAR) AS {q(c)}" if (i := _index_of(mapping, c)) is not None else f"NULL AS {q(c)}"
-        for c in source.columns
-    )
-    before = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    select = _select_list(lf, source, mapping, lambda i: f"CAST({q(names[i])} AS VARCHAR)")
+    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
     try:
         con.execute(
             f"""INSERT INTO _stage
-            SELECT {select}, {lit(lf.relpath)}, file_row_number + 1, DATE {lit(lf.partition_date.isoformat())}, {lit(lf.layout.name)}
+            SELECT {select}, {_tail(lf, "file_row_number + 1")}
             FROM read_parquet({lit(str(lf.path))}, file_row_number=true)"""
         )
     except duckdb.Error as exc:
         raise _duck_error(lf, exc) from None
-    return con.execute("SELECT count(*) FROM _stage").fetchone()[0] - before
+    return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
 
 
 def _index_of(mapping: dict[int, str], canonical: str) -> int | None:
@@ -167,7 +163,109 @@ def _index_of(mapping: dict[int, str], canonical: str) -> int | None:
     return None
 
 
-READERS = {"csv": stage_csv, "parquet": stage_parquet}
+def _select_list(lf: LandingFile, source: Source, mapping: dict[int, str], expr) -> str:
+    """Canonical columns in order: a path field's value, the mapped file column (``expr(i)``), or NULL."""
+    out = []
+    for c in source.columns:
+        if c in lf.layout.path_fields:
+            v = lf.path_values.get(c)
+            out.append(f"{lit(v) if v is not None else 'NULL'} AS {q(c)}")
+        elif (i := _index_of(mapping, c)) is not None:
+            out.append(f"{expr(i)} AS {q(c)}")
+        else:
+            out.append(f"NULL AS {q(c)}")
+    return ", ".join(out)
+
+
+def _tail(lf: LandingFile, line_expr: str, parse_reason: str = "NULL", parse_message: str = "NULL") -> str:
+    """Lineage and parse columns appended to every staged row."""
+    day = f"DATE {lit(lf.partition_date.isoformat())}" if lf.partition_date else "CAST(NULL AS DATE)"
+    return f"{lit(lf.relpath)}, {line_expr}, {day}, {lit(lf.layout.name)}, {parse_reason}, {parse_message}"
+
+
+def _cell_text(v) -> str | None:
+    """An Excel cell as the text a CSV export would hold (1300.0 -> '1300', dates ISO)."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    return str(v)
+
+
+def stage_xlsx(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    """First sheet of a workbook via python-calamine; header on the first non-empty row."""
+    import pyarrow as pa
+    from python_calamine import CalamineWorkbook
+
+    try:
+        rows = CalamineWorkbook.from_path(str(lf.path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for broken zips / XML
+        raise FileError(lf.relpath, "truncated_xlsx" if "zip" in str(exc).lower() or "eof" in str(exc).lower()
+                        else "unreadable", f"not a readable .xlsx workbook ({type(exc).__name__}: {str(exc)[:200]})") from None
+    header_at = next((i for i, r in enumerate(rows) if any(c not in (None, "") for c in r)), None)
+    if header_at is None:
+        raise FileError(lf.relpath, "empty_file", "the workbook's first sheet has no rows")
+    headers = [_cell_text(c) or "" for c in rows[header_at]]
+    mapping = _header_map(lf, source, headers)
+    body = rows[header_at + 1:]
+    columns = {f"c{i}": [(_cell_text(r[i]) if i < len(r) else None) for r in body] for i in mapping}
+    columns["_line"] = list(range(header_at + 2, header_at + 2 + len(body)))
+    table = pa.table(columns) if body else pa.table({**{k: pa.array([], pa.string()) for k in columns if k != "_line"},
+                                                     "_line": pa.array([], pa.int64())})
+    blank = " AND ".join(f"{q(f'c{i}')} IS NULL" for i in mapping) or "false"
+    select = _select_list(lf, source, mapping, lambda i: q(f"c{i}"))
+    con.register("_xlsx_rows", table)
+    try:
+        before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
+        con.execute(f"INSERT INTO _stage SELECT {select}, {_tail(lf, '_line')} FROM _xlsx_rows WHERE NOT ({blank})")
+        return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
+    finally:
+        con.unregister("_xlsx_rows")
+
+
+def stage_jsonl(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    """JSON Lines read line by line (so one malformed line quarantines as ``bad_json`` instead of
+    failing the file); fields are extracted by DuckDB's JSON functions."""
+    path = lf.path
+    if lf.layout.encoding.lower().replace("_", "-") not in {"utf-8", "utf8"}:
+        path = _decode_to_utf8(lf, tmp_dir)
+    lookup = lf.layout.header_lookup()
+    keys: dict[str, list[str]] = {}
+    for spelling, canonical in lookup.items():
+        keys.setdefault(canonical, []).append(spelling)
+    def field(c: str) -> str:
+        if c in lf.layout.path_fields:
+            v = lf.path_values.get(c)
+            return lit(v) if v is not None else "NULL"
+        alts = [f"json_extract_string(j, {lit('$.' + json_key(k))})" for k in keys.get(c, [c])]
+        return f"coalesce({', '.join(alts)})" if len(alts) > 1 else alts[0]
+    select = ", ".join(f"CASE WHEN ok THEN {field(c)} END AS {q(c)}" for c in source.columns)
+    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
+    try:
+        con.execute(
+            f"""INSERT INTO _stage
+            SELECT {select}, {_tail(lf, "n", "CASE WHEN ok THEN NULL ELSE 'bad_json' END",
+                                    "CASE WHEN ok THEN NULL ELSE 'line is not a JSON object: ' || left(line, 120) END")}
+            FROM (SELECT line, n, coalesce(json_valid(line) AND json_type(line) = 'OBJECT', false) AS ok,
+                         CASE WHEN json_valid(line) THEN CAST(line AS JSON) END AS j
+                  FROM (SELECT line, ordinality AS n
+                        FROM read_csv({lit(str(path))}, header=false, columns={{'line': 'VARCHAR'}}, delim='\x1f',
+                                      quote='', escape='', auto_detect=false, strict_mode=false,
+                                      encoding='utf-8') WITH ORDINALITY)
+                  WHERE trim(coalesce(line, '')) <> '')"""
+        )
+    except duckdb.Error as exc:
+        raise _duck_error(lf, exc) from None
+    return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
+
+
+def json_key(spelling: str) -> str:
+    return spelling if spelling.isidentifier() else '"' + spelling.replace('"', '\\"') + '"'
+
+
+READERS = {"csv": stage_csv, "parquet": stage_parquet, "xlsx": stage_xlsx, "jsonl": stage_jsonl}
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
