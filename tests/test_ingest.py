@@ -21,6 +21,9 @@ C001,Acme,PHARMACY_CHAIN,BR01,T01,R01,addr,13800000000,own,leg,2010-01-01,TAX1,b
 PRODUCTS = """sku,product_name,category,brand,unit,list_price,standard_cost,launch_date,status,extract_date
 P01,Aspirin,OTC,B,box,10,6,2010-01-01,ACTIVE,2024-01-01
 """
+REPS = """rep_code,rep_name,branch_code,phone,hire_date,status,extract_date
+R01,Rep One,BR01,13900000000,2020-01-01,ACTIVE,2024-01-01
+"""
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -34,11 +37,12 @@ def landing(tmp_path) -> Path:
     root = tmp_path / "landing"
     write(root / "master/2024/01/01/customers.csv", CUSTOMERS)
     write(root / "master/2024/01/01/products.csv", PRODUCTS)
+    write(root / "master/2024/01/01/reps.csv", REPS)
     return root
 
 
 def load_all(con, landing: Path, tmp: Path, start=date(2024, 1, 1), end=date(2024, 1, 5)):
-    for s in ("customers", "products"):
+    for s in ("customers", "products", "reps"):
         load_window(con, s, landing, start, end, tmp)
     return load_window(con, "sales_lines", landing, start, end, tmp)
 
