@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from pipelines.settings import DAGSTER_YAML, DBT_PROJECT_DIR, paths
@@ -34,37 +34,72 @@ def prepare_instance() -> Path:
 
 
 def landing_date_range(landing: Path) -> tuple[date, date] | None:
-    """First and last partition date of any landing file of an ingested source."""
-    from pipelines.ingest.assets import INGESTED_SOURCES
+    """First and last partition date of any dated landing file."""
     from pipelines.ingest.config import find_files, load_sources
 
-    sources = load_sources()
-    dates = [f.partition_date for name in INGESTED_SOURCES for f in find_files(sources[name], landing)]
+    dates = [f.partition_date for s in load_sources().values() for f in find_files(s, landing) if f.partition_date]
     return (min(dates), max(dates)) if dates else None
 
 
-def run_pipeline(start: date, end: date, job_name: str = "daily_pipeline") -> bool:
-    """Execute a job over a partition range as one run on the instance in DAGSTER_HOME."""
+def execute(job_name: str, start: date | None = None, end: date | None = None,
+            assets: list[str] | None = None) -> bool:
+    """Execute a job (optionally a subset of its assets) over a partition range as one run on
+    the instance in DAGSTER_HOME; print the failed steps' errors."""
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from pipelines.definitions import defs
 
     prepare_instance()
+    tags = {}
+    if start and end:
+        job_def = defs.resolve_job_def(job_name)
+        keys = job_def.partitions_def.get_partition_keys_in_time_window(
+            dg.TimeWindow(_at_midnight(start), _at_midnight(end + timedelta(days=1)))) if job_def.partitions_def else []
+        if not keys:
+            print(f"{job_name}: no partitions between {start} and {end}")
+            return True
+        tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
     with dg.DagsterInstance.get() as instance:
         job = defs.resolve_job_def(job_name)
-        result = job.execute_in_process(
-            instance=instance,
-            tags={ASSET_PARTITION_RANGE_START_TAG: start.isoformat(), ASSET_PARTITION_RANGE_END_TAG: end.isoformat()},
-            raise_on_error=False,
-        )
+        selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
+        result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection, raise_on_error=False)
         if not result.success:
             for event in result.all_events:
                 if event.is_step_failure:
                     err = event.step_failure_data.error
                     print(f"FAILED step {event.step_key}: {err.message.strip()[:2000] if err else ''}", file=sys.stderr)
-        print(f"Dagster run {result.run_id}: {'success' if result.success else 'FAILURE'}")
+        where = f" {tags[ASSET_PARTITION_RANGE_START_TAG]}..{tags[ASSET_PARTITION_RANGE_END_TAG]}" if tags else ""
+        print(f"  run {result.run_id} {job_name}{where}{' (subset)' if assets else ''}: "
+              f"{'success' if result.success else 'FAILURE'}", flush=True)
         return result.success
+
+
+def _at_midnight(d: date):
+    from datetime import datetime
+
+    from pipelines.partitions import TIMEZONE
+    from zoneinfo import ZoneInfo
+
+    return datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(TIMEZONE))
+
+
+def run_all(start: date, end: date) -> bool:
+    """The whole pipeline as a sequence of runs, as the schedules would run it: master data
+    first (other sources are checked against it), then the weekly stock reports and the
+    overrides file, then the daily pipeline (daily sources → validation → dbt → publish)."""
+    from pipelines.ingest.config import load_sources
+
+    sources = load_sources()
+    masters = [f"raw/{s.table}" for s in sources.values() if s.master_entity and s.partitioning == "daily"]
+    from pipelines.definitions import defs
+
+    daily_rest = [k.to_user_string() for k in defs.resolve_job_def("daily_pipeline").asset_layer.selected_asset_keys
+                  if k.to_user_string() not in masters]
+    return (execute("daily_pipeline", start, end, assets=masters)
+            and execute("weekly_stock", start, end)
+            and execute("reference_data")
+            and execute("daily_pipeline", start, end, assets=daily_rest))
 
 
 def summary() -> str:
@@ -78,7 +113,7 @@ def summary() -> str:
             rows = con.execute(
                 "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY 1, 2").fetchall()
             for schema, table, _ in rows:
-                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
                 out.append(f"  {schema}.{table:<32} {n:>12,} rows")
         finally:
             con.close()
@@ -138,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No landing files found under {p.landing}", file=sys.stderr)
         return 1
     print(f"Running the pipeline for {window[0]} .. {window[1]} through Dagster (DAGSTER_HOME={prepare_instance()})")
-    ok = run_pipeline(*window)
+    ok = run_all(*window)
     print(summary())
     print(f"\nTotal time {time.monotonic() - started:,.0f} s")
     return 0 if ok else 1

@@ -1,9 +1,18 @@
-"""Partition definitions shared by every stage (days in China Standard Time)."""
+"""Partition definitions shared by every stage (days in China Standard Time; weeks start Monday)."""
+
+from datetime import timedelta
 
 import dagster as dg
 
 from pipelines.settings import partitions_start
 
 TIMEZONE = "Asia/Shanghai"
+_start = partitions_start()
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=partitions_start().isoformat(), timezone=TIMEZONE)
+daily_partitions = dg.DailyPartitionsDefinition(start_date=_start.isoformat(), timezone=TIMEZONE)
+
+# Stock reports cover Monday–Sunday weeks; the first week is the one containing the start day.
+weekly_partitions = dg.WeeklyPartitionsDefinition(
+    start_date=(_start - timedelta(days=_start.weekday())).isoformat(), day_offset=1, timezone=TIMEZONE)
+
+BY_SOURCE_PARTITIONING = {"daily": daily_partitions, "weekly": weekly_partitions, "none": None}

@@ -6,41 +6,50 @@ metadata; an unreadable file fails the run with an error naming the file, line a
 """
 
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
 from pipelines.ingest.config import Source, load_sources
 from pipelines.ingest.load import load_window
-from pipelines.partitions import daily_partitions
+from pipelines.partitions import BY_SOURCE_PARTITIONING
 from pipelines.resources import WarehouseResource
 from pipelines.settings import paths
 
-# Sources ingested by this release (the walking skeleton). Add a name here once its layouts
-# are configured in sources.yml.
-INGESTED_SOURCES = ["customers", "products", "sales_lines"]
+# Every source configured in sources.yml, masters first.
+INGESTED_SOURCES = ["customers", "products", "reps", "branches", "sales_lines", "receivables", "stock", "visits",
+                    "credit_overrides"]
 
 
 def raw_asset_key(source: Source) -> dg.AssetKey:
     return dg.AssetKey(["raw", source.table])
 
 
+def partition_window(context) -> tuple[date, date] | None:
+    """The run's partition window as inclusive dates, or None for an unpartitioned step."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()
+
+
 def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
-    deps = [raw_asset_key(masters[c.references]) for c in source.columns.values() if c.references]
+    deps = sorted({raw_asset_key(masters[c.references]) for c in source.columns.values() if c.references},
+                  key=lambda k: k.to_user_string())
+    partitions_def = BY_SOURCE_PARTITIONING[source.partitioning]
 
     @dg.asset(
         key=raw_asset_key(source),
         description=source.description,
         group_name="ingest",
-        partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions_def else None,
         deps=deps,
         kinds={"duckdb"},
         metadata={"source": source.name, "layouts": [l.name for l in source.layouts]},
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        window = context.partition_time_window
-        start, end = window.start.date(), (window.end - timedelta(days=1)).date()
+        start, end = partition_window(context) or (date.min, date.max)
         p = paths()
         with warehouse.connect() as con:
             result = load_window(con, source.name, p.landing, start, end, p.tmp / "ingest", load_id=context.run_id)
@@ -50,7 +59,7 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
             "rows_loaded": result.rows_loaded,
             "rows_quarantined": result.rows_quarantined,
             "quarantined_by_reason": dg.MetadataValue.json(dict(result.quarantined_by_reason)),
-            "window": f"{start} .. {end}",
+            "window": f"{start} .. {end}" if partitions_def else "whole file",
         }
         for reason, n in result.quarantined_by_reason.items():
             meta[f"quarantined_{reason}"] = n

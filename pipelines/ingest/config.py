@@ -102,6 +102,7 @@ class Source:
     master_entity: str | None = None
     unknown_reason: str | None = None  # quarantine reason for references to an unknown key
     row_rules: list[RowRule] = field(default_factory=list)
+    freshness_days: tuple[int, int] | None = None  # (expected every, grace) in days
 
     @property
     def required_columns(self) -> list[str]:
@@ -202,6 +203,8 @@ def parse_sources(doc: dict[str, Any]) -> dict[str, Source]:
             master_entity=raw.get("master_entity"),
             unknown_reason=raw.get("unknown_reason") or (f"unknown_{raw['master_entity']}" if raw.get("master_entity") else None),
             row_rules=[RowRule(**r) for r in raw.get("row_rules", [])],
+            freshness_days=(raw["freshness"]["expected_every_days"], raw["freshness"]["grace_days"])
+            if raw.get("freshness") else None,
         )
     masters = {s.master_entity for s in out.values() if s.master_entity}
     for s in out.values():

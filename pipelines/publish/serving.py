@@ -48,7 +48,7 @@ def publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], sourc
                 if leaked:
                     raise ValueError(f"refusing to publish {schema}.{name}: sensitive columns {leaked}")
                 con.execute(f"CREATE TABLE main.{q(name)} AS SELECT * FROM wh.{q(schema)}.{q(name)}")
-                counts[name] = con.execute(f"SELECT count(*) FROM main.{q(name)}").fetchone()[0]
+                counts[name] = con.execute(f"SELECT count(*) FROM main.{q(name)}").fetchall()[0][0]
             con.execute("DETACH wh")
             con.execute(
                 "CREATE TABLE _publish (publish_id VARCHAR, published_at TIMESTAMPTZ, source_run_id VARCHAR, tables JSON)"

@@ -9,11 +9,11 @@ reported at severity WARN and do not block.
 """
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import dagster as dg
 
-from pipelines.ingest.assets import INGESTED_SOURCES, raw_asset_key
+from pipelines.ingest.assets import INGESTED_SOURCES, partition_window
 from pipelines.ingest.config import load_sources
 from pipelines.resources import WarehouseResource
 from pipelines.settings import EXPECTATIONS_DIR, paths
@@ -57,12 +57,13 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         from pipelines.quality import gx_runtime
 
-        window = context.partition_time_window
-        start, end = window.start.date(), (window.end - timedelta(days=1)).date()
+        window = partition_window(context)
+        start, end = window or (None, None)
         with warehouse.connect() as con:
             outcome = gx_runtime.validate(
                 suite, connection=con, query_or_table=f"raw.{table}",
-                partition_filter={"_partition_date": (start, end)}, run_name=f"{context.run.run_id}-{suite}",
+                partition_filter={"_partition_date": window} if window else None,
+                run_name=f"{context.run.run_id}-{suite}",
             )
             con.execute(RESULTS_DDL)
             con.execute(
@@ -73,7 +74,8 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
                  datetime.now(timezone.utc)],
             )
         docs = gx_runtime.build_data_docs(paths().data_docs)
-        meta = {**_metadata(outcome), "window": f"{start} .. {end}", "data_docs": dg.MetadataValue.path(str(docs))}
+        meta = {**_metadata(outcome), "window": f"{start} .. {end}" if window else "whole table",
+                "data_docs": dg.MetadataValue.path(str(docs))}
         context.log.info(outcome.summary())
         if not outcome.success_blocking:
             return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=meta)

@@ -1,0 +1,121 @@
+"""Sensors of the ingest stage.
+
+* ``landing_zone_sensor`` watches the landing zone and requests runs for the partitions whose
+  files arrived or changed. Its cursor holds a fingerprint (names, sizes, modification times)
+  per source partition, so an unchanged file never triggers again. Consecutive changed days
+  become one range run (single-run backfill policy), so a month of late files is one run.
+* ``run_failure_alert`` posts a JSON message to the webhook in ``DWH_ALERT_WEBHOOK_URL`` when a
+  run fails; with the variable unset, alerting is off and each failure logs that it is off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import urllib.request
+from collections import defaultdict
+from datetime import date, timedelta
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from pipelines.ingest.config import find_files, load_sources
+from pipelines.settings import paths
+
+JOB_BY_PARTITIONING = {"daily": "daily_pipeline", "weekly": "weekly_stock", "none": "reference_data"}
+WEBHOOK_ENV = "DWH_ALERT_WEBHOOK_URL"
+
+
+def landing_fingerprints(landing) -> dict[str, str]:
+    """'<source>|<partition date or *>' -> digest of the partition's files (name, size, mtime)."""
+    files: dict[str, list[str]] = defaultdict(list)
+    for source in load_sources().values():
+        for lf in find_files(source, landing):
+            st = lf.path.stat()
+            key = f"{source.name}|{lf.partition_date.isoformat() if lf.partition_date else '*'}"
+            files[key].append(f"{lf.relpath}:{st.st_size}:{st.st_mtime_ns}")
+    return {k: hashlib.sha1("\n".join(sorted(v)).encode()).hexdigest()[:16] for k, v in files.items()}
+
+
+def _ranges(days: list[date], step: int) -> list[tuple[date, date]]:
+    out: list[tuple[date, date]] = []
+    for d in sorted(days):
+        if out and out[-1][1] + timedelta(days=step) == d:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def plan_runs(previous: dict[str, str], current: dict[str, str], last_day: date) -> list[dict]:
+    """Runs to request for partitions that are new or changed since ``previous``: one per job and
+    contiguous range. Partitions after ``last_day`` (not yet closed) wait for a later tick."""
+    sources = load_sources()
+    changed: dict[str, set[date | None]] = defaultdict(set)
+    for key, digest in current.items():
+        if previous.get(key) == digest:
+            continue
+        name, day = key.split("|")
+        partitioning = sources[name].partitioning
+        d = None if day == "*" else date.fromisoformat(day)
+        if d is not None and d > last_day:
+            continue
+        changed[partitioning].add(d)
+    runs = []
+    for partitioning, days in sorted(changed.items()):
+        job = JOB_BY_PARTITIONING[partitioning]
+        if partitioning == "none":
+            runs.append({"job_name": job, "start": None, "end": None})
+            continue
+        for lo, hi in _ranges([d for d in days if d], 7 if partitioning == "weekly" else 1):
+            runs.append({"job_name": job, "start": lo.isoformat(), "end": hi.isoformat()})
+    return runs
+
+
+@dg.sensor(
+    name="landing_zone_sensor",
+    minimum_interval_seconds=60,
+    job_name="daily_pipeline",
+    description="Requests runs for landing-zone partitions whose files arrived or changed.",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def landing_zone_sensor(context: dg.SensorEvaluationContext):
+    previous = json.loads(context.cursor) if context.cursor else {}
+    current = landing_fingerprints(paths().landing)
+    yesterday = date.today() - timedelta(days=1)
+    runs = plan_runs(previous, current, yesterday)
+    # A partition that is not yet closed keeps its old fingerprint, so it is seen again later.
+    kept = {k: (previous.get(k) if k.split("|")[1] != "*" and date.fromisoformat(k.split("|")[1]) > yesterday else v)
+            for k, v in current.items()}
+    for r in runs:
+        tags = {} if r["start"] is None else {ASSET_PARTITION_RANGE_START_TAG: r["start"],
+                                               ASSET_PARTITION_RANGE_END_TAG: r["end"]}
+        run_key = f"{r['job_name']}:{r['start']}:{r['end']}:" + hashlib.sha1(
+            json.dumps(sorted(kept.items())).encode()).hexdigest()[:12]
+        yield dg.RunRequest(run_key=run_key, job_name=r["job_name"], tags=tags)
+    context.update_cursor(json.dumps({k: v for k, v in kept.items() if v is not None}, sort_keys=True))
+    if not runs:
+        yield dg.SkipReason("no new or changed landing files")
+
+
+def post_webhook(url: str, payload: dict, timeout: float = 10.0) -> int:
+    req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (URL from the operator's config)
+        return resp.status
+
+
+@dg.run_failure_sensor(name="run_failure_alert", default_status=dg.DefaultSensorStatus.RUNNING,
+                       description=f"Posts failed runs to the webhook in ${WEBHOOK_ENV} (off when unset).")
+def run_failure_alert(context: dg.RunFailureSensorContext):
+    url = os.environ.get(WEBHOOK_ENV)
+    run = context.dagster_run
+    if not url:
+        context.log.info(f"run {run.run_id} of {run.job_name} failed; alerting is off ({WEBHOOK_ENV} is not set)")
+        return
+    error = context.failure_event.message if context.failure_event else ""
+    payload = {"text": f"Dagster run failed: {run.job_name} ({run.run_id})", "job": run.job_name,
+               "run_id": run.run_id, "tags": dict(run.tags), "error": error[:4000]}
+    status = post_webhook(url, payload)
+    context.log.info(f"alert for run {run.run_id} posted to the webhook (HTTP {status})")
