@@ -151,3 +151,30 @@ def test_reloading_a_window_is_idempotent(tmp_path, landing):
     second = {t: table_hash(con, t) for t in ("raw.sales_lines", "raw.quarantine", "raw.load_log")}
     assert first == second
     assert con.execute("SELECT count(*) FROM raw.sales_lines").fetchone()[0] == 1
+
+
+OVERRIDES_HEADER = "customer_code,quarter,grade,reason,approver,approved_date"
+OVERRIDE_CASES = [
+    ("C001,2024Q1,7,ok,Boss,2024-03-31", "invalid_grade"),
+    ("C001,2024Q1,A,ok,Boss,2024-03-31", "invalid_grade"),
+    ("C001,2024Q1,2,ok,,2024-03-31", "missing_approver"),
+    ("C999,2024Q1,2,ok,Boss,2024-03-31", "unknown_customer"),
+    ("C001,2024-Q1,2,ok,Boss,2024-03-31", "bad_enum"),
+    ("C001,2024Q1,2,ok,Boss,2024-02-30", "bad_date"),
+]
+
+
+@pytest.mark.parametrize("row,reason", OVERRIDE_CASES, ids=[r for _, r in OVERRIDE_CASES])
+def test_bad_override_is_quarantined(tmp_path, landing, row, reason):
+    write(landing / "overrides/credit_rating_overrides.csv",
+          OVERRIDES_HEADER + "\nC001,2024Q2,3,Lawsuit settled,Director Wang,2024-06-30\n" + row + "\n")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_all(con, landing, tmp_path / "tmp")
+    result = load_window(con, "credit_overrides", landing, date(2024, 1, 1), date(2024, 1, 5), tmp_path / "tmp")
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+    assert con.execute("SELECT reason_code, _source_line FROM raw.quarantine").fetchall() == [(reason, 3)]
+    # the file is replaced whole on the next load
+    write(landing / "overrides/credit_rating_overrides.csv", OVERRIDES_HEADER + "\n")
+    load_window(con, "credit_overrides", landing, date(2024, 1, 1), date(2024, 1, 5), tmp_path / "tmp")
+    assert con.execute("SELECT count(*) FROM raw.credit_rating_overrides").fetchall()[0][0] == 0
+    assert con.execute("SELECT count(*) FROM raw.quarantine").fetchall()[0][0] == 0

@@ -248,8 +248,8 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source,
             f"""INSERT INTO _stage
             SELECT {select}, {_tail(lf, "n", "CASE WHEN ok THEN NULL ELSE 'bad_json' END",
                                     "CASE WHEN ok THEN NULL ELSE 'line is not a JSON object: ' || left(line, 120) END")}
-            FROM (SELECT line, n, coalesce(json_valid(line) AND json_type(line) = 'OBJECT', false) AS ok,
-                         CASE WHEN json_valid(line) THEN CAST(line AS JSON) END AS j
+            FROM (SELECT line, n, coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok,
+                         CASE WHEN json_valid(line) THEN line ELSE '{{}}' END AS j
                   FROM (SELECT line, ordinality AS n
                         FROM read_csv({lit(str(path))}, header=false, columns={{'line': 'VARCHAR'}}, delim='\x1f',
                                       quote='', escape='', auto_detect=false, strict_mode=false,
