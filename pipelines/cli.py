@@ -63,7 +63,10 @@ def execute(job_name: str, start: date | None = None, end: date | None = None,
     with dg.DagsterInstance.get() as instance:
         job = defs.resolve_job_def(job_name)
         selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
-        result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection, raise_on_error=False)
+        # The console shows warnings and errors only; every event is still in the instance (UI).
+        quiet = {"loggers": {"console": {"config": {"log_level": os.environ.get("DWH_LOG_LEVEL", "WARNING")}}}}
+        result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection,
+                                        run_config=quiet, raise_on_error=False)
         if not result.success:
             for event in result.all_events:
                 if event.is_step_failure:
