@@ -84,6 +84,11 @@ class GeneratorConfig:
         cfg.validate()
         return cfg
 
+    @classmethod
+    def from_preset(cls, scale: str = "default", **knobs) -> "GeneratorConfig":
+        """Alias of :meth:`preset`."""
+        return cls.preset(scale, **knobs)
+
     def with_(self, **changes) -> "GeneratorConfig":
         return replace(self, **changes)
 

@@ -66,9 +66,8 @@ class StockReporter:
         self.variant = rng.integers(0, len(VARIANT_NAMES), r)
         # every variant and both formats occur whenever there are enough reporters
         self.variant[: min(r, len(VARIANT_NAMES))] = np.arange(min(r, len(VARIANT_NAMES)))
-        self.xlsx = rng.random(r) < XLSX_SHARE
-        if r >= 2:
-            self.xlsx[0], self.xlsx[1] = True, False
+        self.xlsx = np.zeros(r, dtype=bool)  # exactly ~30 % of distributors send .xlsx, at least one if r >= 2
+        self.xlsx[rng.permutation(r)[: max(1 if r >= 2 else 0, int(round(XLSX_SHARE * r)))]] = True
         self.bom = rng.random(r) < 0.3
         self.crlf = rng.random(r) < 0.5
         pol = rng.choice(3, r, p=[p[0] for p in DOI_POLICIES])
