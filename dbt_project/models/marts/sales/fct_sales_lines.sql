@@ -1,5 +1,9 @@
--- Invoice-line fact, incremental by invoice date: each run replaces exactly the partition
--- window Dagster passes (vars min_date/max_date), so N incremental runs equal one full build.
+-- Invoice-line fact (sales and returns), incremental by invoice date: each run replaces exactly
+-- the partition window Dagster passes (vars min_date/max_date), so N incremental runs over
+-- consecutive windows equal one full build. Customer and product are the dimension versions in
+-- force on the invoice date; a customer or SKU without a version on that date (late-arriving)
+-- gets the unknown member '-1' and keeps its natural code. Cost is the product version's
+-- standard cost; margin = net amount − cost (negative quantities make returns reduce both).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -8,22 +12,50 @@
     tags=['partitioned_daily']
 ) }}
 
+with lines as (
+    select *
+    from {{ ref('stg_erp__sales_lines') }}
+    where {{ partition_filter('invoice_date') }}
+),
+
+costed as (
+    select
+        lines.*,
+        customer.customer_key,
+        customer.territory_code,
+        product.product_key,
+        product.standard_cost,
+        cast(round(lines.qty * product.standard_cost, 2) as numeric(18, 2)) as cost_amount
+    from lines
+    left join {{ ref('dim_customer') }} customer
+        on customer.customer_code = lines.customer_code
+        and lines.invoice_date >= customer.valid_from
+        and lines.invoice_date < customer.valid_to
+    left join {{ ref('dim_product') }} product
+        on product.sku = lines.sku
+        and lines.invoice_date >= product.valid_from
+        and lines.invoice_date < product.valid_to
+)
+
 select
     invoice_no,
     line_no,
     invoice_date,
     line_type,
-    line_type = 'RETURN'                      as is_return,
+    line_type = 'RETURN'                                         as is_return,
+    coalesce(customer_key, {{ unknown_member_key() }})           as customer_key,
     customer_code,
+    coalesce(product_key, {{ unknown_member_key() }})            as product_key,
     sku,
+    rep_code,
+    branch_code,
+    territory_code,
+    payment_terms,
     qty,
     unit_price,
     discount_rate,
     net_amount,
-    payment_terms,
-    branch_code,
-    rep_code
-from {{ ref('stg_erp__sales_lines') }}
-{% if is_incremental() %}
-where {{ partition_filter('invoice_date') }}
-{% endif %}
+    standard_cost                                                as unit_standard_cost,
+    cost_amount,
+    cast(net_amount - cost_amount as numeric(18, 2))             as margin_amount
+from costed

@@ -15,5 +15,6 @@ select
     rep_code,
     _source_file                              as source_file,
     _source_line                              as source_line,
+    _partition_date                           as partition_date,
     _load_id                                  as load_id
 from {{ source('erp', 'sales_lines') }}

@@ -1,0 +1,68 @@
+-- Calendar from var dim_date_start to var dim_date_end (one row per day). Fiscal quarter =
+-- calendar quarter. Working days are Monday–Friday outside the Chinese New Year period, which
+-- is the 7 days starting on the seed's new_year_date.
+with days as (
+    {{ date_spine(var('dim_date_start'), var('dim_date_end')) }}
+),
+
+cny as (
+    select
+        new_year_date,
+        cast({{ dbt.dateadd('day', 6, 'new_year_date') }} as date) as period_end
+    from {{ ref('chinese_new_year') }}
+),
+
+calendar as (
+    select
+        days.date_day,
+        cast(extract(year from days.date_day) as integer)       as year_number,
+        cast(extract(quarter from days.date_day) as integer)    as quarter_number,
+        cast(extract(month from days.date_day) as integer)      as month_number,
+        cast(extract(day from days.date_day) as integer)        as day_of_month,
+        cast(extract(isodow from days.date_day) as integer)     as day_of_week,
+        cast(extract(isoyear from days.date_day) as integer)    as iso_year,
+        cast(extract(week from days.date_day) as integer)       as iso_week_number,
+        cast({{ dbt.date_trunc('week', 'days.date_day') }} as date)    as week_start,
+        cast({{ dbt.date_trunc('month', 'days.date_day') }} as date)   as month_start,
+        cast({{ dbt.date_trunc('quarter', 'days.date_day') }} as date) as quarter_start,
+        cny.new_year_date is not null                           as is_cny_period
+    from days
+    left join cny
+        on days.date_day between cny.new_year_date and cny.period_end
+)
+
+select
+    cast(year_number * 10000 + month_number * 100 + day_of_month as integer) as date_key,
+    date_day,
+    year_number,
+    quarter_number,
+    cast({{ dbt.concat([dbt.cast('year_number', dbt.type_string()), "'Q'", dbt.cast('quarter_number', dbt.type_string())]) }}
+        as {{ dbt.type_string() }})                                             as quarter_label,
+    year_number                                                                 as fiscal_year,
+    quarter_number                                                              as fiscal_quarter,
+    quarter_start,
+    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as date) as quarter_end,
+    month_number,
+    cast(case month_number
+        when 1 then 'January' when 2 then 'February' when 3 then 'March' when 4 then 'April'
+        when 5 then 'May' when 6 then 'June' when 7 then 'July' when 8 then 'August'
+        when 9 then 'September' when 10 then 'October' when 11 then 'November' else 'December'
+    end as {{ dbt.type_string() }})                                             as month_name,
+    month_start,
+    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_start')) }} as date) as month_end,
+    iso_year,
+    iso_week_number,
+    week_start,
+    cast({{ dbt.dateadd('day', 6, 'week_start') }} as date)                     as week_end,
+    day_of_month,
+    day_of_week,
+    cast(case day_of_week
+        when 1 then 'Monday' when 2 then 'Tuesday' when 3 then 'Wednesday' when 4 then 'Thursday'
+        when 5 then 'Friday' when 6 then 'Saturday' else 'Sunday'
+    end as {{ dbt.type_string() }})                                             as day_name,
+    day_of_week >= 6                                                            as is_weekend,
+    is_cny_period,
+    day_of_week <= 5 and not is_cny_period                                      as is_working_day,
+    date_day = cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, 'month_start')) }} as date) as is_month_end,
+    date_day = cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 3, 'quarter_start')) }} as date) as is_quarter_end
+from calendar
