@@ -27,10 +27,12 @@ def sensitive_columns() -> set[str]:
 def serving_database(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     p = paths()
     result = publish(p.warehouse, p.serving, [(schema, name) for schema, name, _ in _BI_MODELS],
-                     source_run_id=context.run_id, forbidden_columns=sensitive_columns())
+                     source_run_id=context.run_id, forbidden_columns=sensitive_columns(),
+                     parquet_dir=p.parquet_export)
     context.log.info(f"published {result.row_counts} to {result.path} as {result.publish_id}")
     return dg.MaterializeResult(metadata={
         "publish_id": result.publish_id,
         "path": dg.MetadataValue.path(str(result.path)),
+        "parquet": dg.MetadataValue.path(str(p.parquet_export / "current")),
         "row_counts": dg.MetadataValue.json(result.row_counts),
     })

@@ -1,9 +1,16 @@
-"""The serving database: a separate DuckDB file that BI tools open read-only.
+"""The serving database: a separate DuckDB file that BI tools open read-only, and a Parquet
+export of the same tables for tools that read files.
 
 A publish builds a complete new file next to the live one, closes it and swaps it in with
 ``os.replace`` (atomic on POSIX), so a reader sees either the previous version or the new
-one, never a mix, and a failed or killed publish leaves the previous file untouched. The
-table ``_publish`` in it records the publish id, time, source run and tables.
+one, never a mix, and a failed or killed publish leaves the previous file untouched. A reader
+holding the old file keeps reading it (the inode lives until closed) and never blocks a run.
+The table ``_publish`` records the publish id, time, source run and tables; every published
+table carries the publish id in its column ``_publish_id``.
+
+The Parquet export is written to ``parquet/<publish id>/<table>/data.parquet`` and made
+current by atomically repointing the symlink ``parquet/current``; older versions than the
+previous one are removed.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ class PublishResult:
 
 
 def publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], source_run_id: str,
-            forbidden_columns: set[str] = frozenset()) -> PublishResult:
+            forbidden_columns: set[str] = frozenset(), parquet_dir: Path | None = None) -> PublishResult:
     """Copy ``tables`` ((schema, name) in the warehouse) into a new serving file and swap it in."""
     serving.parent.mkdir(parents=True, exist_ok=True)
     publish_id = uuid.uuid4().hex
@@ -47,7 +54,8 @@ def publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], sourc
                 leaked = sorted(set(cols) & forbidden_columns)
                 if leaked:
                     raise ValueError(f"refusing to publish {schema}.{name}: sensitive columns {leaked}")
-                con.execute(f"CREATE TABLE main.{q(name)} AS SELECT * FROM wh.{q(schema)}.{q(name)}")
+                con.execute(f"CREATE TABLE main.{q(name)} AS SELECT *, {lit(publish_id)} AS _publish_id "
+                            f"FROM wh.{q(schema)}.{q(name)}")
                 counts[name] = con.execute(f"SELECT count(*) FROM main.{q(name)}").fetchall()[0][0]
             con.execute("DETACH wh")
             con.execute(
@@ -56,11 +64,39 @@ def publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], sourc
             con.execute("INSERT INTO _publish VALUES (?, ?, ?, ?)",
                         [publish_id, published_at, source_run_id, json.dumps(counts)])
             con.execute("CHECKPOINT")
+            if parquet_dir is not None:
+                export_parquet(con, [name for _, name in tables], parquet_dir, publish_id)
         finally:
             con.close()
         os.replace(staging, serving)
+        if parquet_dir is not None:
+            switch_current(parquet_dir, publish_id)
     finally:
         for leftover in (staging, staging.with_name(staging.name + ".wal")):
             if leftover.exists():
                 leftover.unlink()
     return PublishResult(publish_id, published_at, serving, counts)
+
+
+def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], parquet_dir: Path, publish_id: str) -> Path:
+    """Write every table to ``parquet_dir/<publish_id>/<table>/data.parquet`` (not yet current)."""
+    version = parquet_dir / publish_id
+    for name in tables:
+        (version / name).mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY main.{q(name)} TO {lit(str(version / name / 'data.parquet'))} (FORMAT parquet)")
+    return version
+
+
+def switch_current(parquet_dir: Path, publish_id: str, keep: int = 2) -> None:
+    """Atomically point ``parquet_dir/current`` at the new version; drop versions beyond ``keep``."""
+    import shutil
+
+    link = parquet_dir / "current"
+    tmp_link = parquet_dir / f".current.{publish_id}"
+    tmp_link.symlink_to(publish_id)
+    os.replace(tmp_link, link)
+    versions = sorted((p for p in parquet_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in versions[keep:]:
+        if old.name != publish_id:
+            shutil.rmtree(old, ignore_errors=True)
