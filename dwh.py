@@ -47,6 +47,7 @@ def setup() -> None:
 
 SYSTEM_PACKAGES = {  # Debian package -> a file that shows it is installed
     "postgresql": "/usr/lib/postgresql",  # real PostgreSQL for the dbt portability test
+    "chromium": "/usr/bin/chromium",  # headless browser for the dashboard test
 }
 
 

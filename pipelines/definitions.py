@@ -14,6 +14,7 @@ from pipelines.ingest.sensors import landing_zone_sensor, run_failure_alert
 from pipelines.jobs import build_jobs, build_schedules
 from pipelines.publish.assets import serving_database
 from pipelines.quality.checks import build_raw_checks
+from pipelines.reports.assets import branch_workbooks, dashboard
 from pipelines.quality.freshness import freshness_job, freshness_schedule, source_freshness
 from pipelines.resources import build_resources
 from pipelines.transform.assets import dbt_models, dbt_partitioned_models
@@ -22,7 +23,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 defs = dg.Definitions(
-    assets=[*build_ingest_assets(), dbt_partitioned_models, dbt_models, serving_database],
+    assets=[*build_ingest_assets(), dbt_partitioned_models, dbt_models, serving_database, dashboard, branch_workbooks],
     asset_checks=[*build_raw_checks(), source_freshness],
     jobs=[*build_jobs(), freshness_job],
     schedules=[*build_schedules(), freshness_schedule],
