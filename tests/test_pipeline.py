@@ -54,12 +54,21 @@ def test_serving_database_is_published(pipeline_run):
     assert con.execute("SELECT count(*) FROM _publish").fetchone()[0] == 1
 
 
+def test_reports_and_parquet_export_are_built(pipeline_run):
+    home, _ = pipeline_run
+    dashboard = home / "reports" / "dashboard.html"
+    assert dashboard.exists() and "<svg" in dashboard.read_text(encoding="utf-8")
+    assert list((home / "reports" / "branches").glob("branch_*.xlsx"))
+    current = home / "serving" / "parquet" / "current"
+    assert (current / "mart_sales_monthly" / "data.parquet").exists()
+    assert (home / "data_docs" / "index.html").exists()
+
+
 def test_run_is_recorded_in_the_dagster_instance(pipeline_run):
     home, _ = pipeline_run
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
         runs = instance.get_runs()
-        assert len(runs) == 1
-        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
-        assert runs[0].job_name == "daily_pipeline"
+        assert {r.job_name for r in runs} == {"daily_pipeline", "weekly_stock", "reference_data"}
+        assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
