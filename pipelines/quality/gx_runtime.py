@@ -6,6 +6,34 @@ Suites are files, ``expectations/<suite_name>.json``, in GX 1.x ExpectationSuite
 (``ValidationOutcome.success_blocking`` is False); a failed WARN expectation is only reported.
 ``$PARAMETER`` references in kwargs (e.g. the partition window) are filled from ``parameters=``.
 
+SQL expectations (cross-table checks)
+    GX 1.x has no cross-table expectation; ``unexpected_rows_expectation`` (GX's
+    ``UnexpectedRowsExpectation``) is the way: a SELECT over ``{batch}`` (the validated rows)
+    and any other table, failing when it returns rows. In a suite file::
+
+        {"type": "unexpected_rows_expectation",
+         "kwargs": {"unexpected_rows_query": [
+             "SELECT customer_code, _source_file, _source_line FROM {batch}",
+             "WHERE customer_code NOT IN (SELECT customer_code FROM raw.master_customers)"]},
+         "meta": {"severity": "error", "column": "customer_code"}}
+
+    * The query may be one string or a list of lines (joined with newlines), and must read
+      ``{batch}``. ``{name}`` placeholders are filled from the validation parameters as SQL
+      literals (a date becomes ``DATE '2024-01-05'``) before GX sees the query; they count as
+      suite parameters. Literal braces are doubled (``'[0-9]{{4}}'``), as GX formats the query.
+    * GX fills ``{batch}`` with ``(<batch query>) AS subselect``, or only ``(<batch query>)``
+      when the query contains a JOIN — then alias it yourself: ``FROM {batch} AS b JOIN ...``.
+    * The failure's ``unexpected_count`` is the number of rows the query returned and its
+      samples are the first 10 of them (fetched after the run; GX's SUMMARY has only the count).
+      ``meta.column`` names the column for reports.
+    * They run on the SQL engine only: with ``engine="pandas"`` / ``validate_dataframe`` they
+      are skipped (``ValidationOutcome.skipped``). Tables they read besides ``{batch}`` are found
+      with DuckDB's parser (or listed in ``meta.requires``); ``on_missing_table`` says whether an
+      expectation reading a missing table is skipped (default, for ad hoc use on a copy) or run
+      and failed (the pipeline's checks).
+    * ``check_suite`` parses each query with DuckDB (placeholders filled with sample values), so
+      a syntax error is found in review rather than in a run.
+
 Run model
     * ``great_expectations`` is imported lazily, once per process, on the first validation
       (4-7 s); importing this module stays cheap because Dagster loads definitions often.
@@ -29,6 +57,13 @@ GX patch (GX issue #11579)
     ``dialect_name in tuple``). It is applied once, right after the lazy import, verifies
     itself, and raises ``GXPatchError`` if a GX upgrade changed the patch point;
     ``tests/test_gx_runtime.py`` fails too in that case.
+
+GX patch (rollback after a failed query)
+    With that one persisted connection, a query that raises (a SQL expectation reading a missing
+    table, a conversion error) aborts DuckDB's transaction, and every later expectation of the
+    validation then fails with "Current transaction is aborted". ``_patch_gx_rollback_on_error``
+    wraps ``SqlAlchemyExecutionEngine.execute_query`` to roll the DuckDB connection back on an
+    exception, so only the broken expectation fails.
 
 SQL or pandas: measured, then chosen
     Example suite (24 expectations) on a DuckDB table of 1,000,000 generated sales lines
@@ -71,12 +106,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import decimal
+import functools
 import itertools
 import json
 import math
 import os
 import re
 import shutil
+import string
 import threading
 import time
 from collections.abc import Mapping
@@ -114,7 +151,12 @@ DEFAULT_SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SAMPLE_LIMIT = 10
 
 _SUITE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_EXPECTATION_TYPE_RE = re.compile(r"^expect_[a-z0-9_]+$")
+_EXPECTATION_TYPE_RE = re.compile(r"^(expect_[a-z0-9_]+|unexpected_rows_expectation)$")
+#: expectation types that are a SQL query (GX: SQL data sources only, see "SQL expectations")
+SQL_EXPECTATION_TYPES = frozenset({"unexpected_rows_expectation"})
+SQL_QUERY_KWARG = "unexpected_rows_query"
+_PLACEHOLDER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MISSING_TABLE_POLICIES = ("skip", "fail")
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
 _QUERY_RE = re.compile(r"^\s*(select|with|from|values|\()", re.IGNORECASE)
 _EXPECTATION_KEYS = {"type", "kwargs", "meta", "notes", "description", "id"}
@@ -145,6 +187,35 @@ class ExpectationSpec:
     notes: Any = None
     description: str | None = None
 
+    @property
+    def is_sql(self) -> bool:
+        """A SQL expectation (``unexpected_rows_expectation``): runs on the SQL engine only."""
+        return self.type in SQL_EXPECTATION_TYPES
+
+    @property
+    def query(self) -> str | None:
+        return self.kwargs.get(SQL_QUERY_KWARG) if self.is_sql else None
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Tables a SQL expectation reads besides ``{batch}``: ``meta.requires`` if given, else
+        every schema-qualified table its query reads (found by DuckDB's parser)."""
+        if not self.is_sql:
+            return ()
+        if "requires" in self.meta:
+            return tuple(self.meta["requires"])
+        return _query_tables(self.query or "")
+
+    @property
+    def column(self) -> str | None:
+        """The column(s) an expectation is about, for reports (``meta.column`` for SQL ones)."""
+        if self.kwargs.get("column") is not None:
+            return str(self.kwargs["column"])
+        if self.kwargs.get("column_list"):
+            return ",".join(map(str, self.kwargs["column_list"]))
+        col = self.meta.get("column")
+        return str(col) if col is not None else None
+
 
 @dataclasses.dataclass(frozen=True)
 class SuiteSpec:
@@ -159,7 +230,10 @@ class SuiteSpec:
         """Names of the ``$PARAMETER`` references the suite needs at validation time."""
         found: set[str] = set()
         for exp in self.expectations:
-            _collect_parameters(exp.kwargs, found)
+            if exp.is_sql:
+                found.update(_query_placeholders(exp.query or ""))
+            else:
+                _collect_parameters(exp.kwargs, found)
         return frozenset(found)
 
 
@@ -172,6 +246,73 @@ def _collect_parameters(value: Any, found: set[str]) -> None:
     elif isinstance(value, (list, tuple)):
         for v in value:
             _collect_parameters(v, found)
+
+
+def _query_placeholders(query: str, *, with_batch: bool = False) -> list[str]:
+    """``{name}`` placeholders of a SQL expectation's query, ``{batch}`` excluded (GX fills
+    that one) unless ``with_batch``. ``{{``/``}}`` are literal braces. ``ValueError`` on
+    malformed braces."""
+    names = []
+    for _literal, field, spec, conversion in string.Formatter().parse(query):
+        if field is None:
+            continue
+        if not _PLACEHOLDER_RE.match(field) or spec or conversion:
+            raise ValueError(f"placeholder {{{field}{'!' + conversion if conversion else ''}"
+                             f"{':' + spec if spec else ''}}} is not a plain {{name}}; write "
+                             f"literal braces as {{{{ and }}}}")
+        if field != "batch" or with_batch:
+            names.append(field)
+    return names
+
+
+def _render_query(query: str, values: Mapping[str, str]) -> str:
+    """``query`` with every ``{name}`` but ``{batch}`` replaced by ``values[name]`` (SQL text);
+    literal braces stay doubled, because GX formats the result once more (``{batch}``)."""
+    out = []
+    for literal, field, _spec, _conv in string.Formatter().parse(query):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if field is None:
+            continue
+        out.append("{batch}" if field == "batch" else values[field])
+    return "".join(out)
+
+
+def _parse_sql(query: str) -> dict[str, Any]:
+    """DuckDB's parse tree of a SQL expectation's query (placeholders filled with a sample
+    date, ``{batch}`` with a one-row derived table); ``{"error": true, ...}`` if it does not
+    parse. Needs no database."""
+    import duckdb
+
+    dummy = {name: "DATE '2000-01-03'" for name in _query_placeholders(query)}
+    sql = _batch_query(_render_query(query, dummy), "SELECT 1 AS x")
+    con = duckdb.connect()
+    try:
+        (parsed,) = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()
+    finally:
+        con.close()
+    return json.loads(parsed)
+
+
+@functools.lru_cache(maxsize=512)
+def _query_tables(query: str) -> tuple[str, ...]:
+    """``schema.table`` (or ``catalog.schema.table``) names a query reads, in order."""
+    found: dict[str, None] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
+                parts = [node.get("catalog_name"), node["schema_name"], node["table_name"]]
+                found[".".join(_quote_ident(p) for p in parts if p)] = None
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    tree = _parse_sql(query)
+    if not tree.get("error"):
+        walk(tree.get("statements"))
+    return tuple(found)
 
 
 def _suite_path(suite_name: str, suites_dir: str | os.PathLike | None) -> Path:
@@ -239,6 +380,11 @@ def load_suite(suite_name: str, suites_dir: str | os.PathLike | None = None) -> 
         if severity not in SEVERITIES:
             raise bad(f"{where} ({etype}): meta.severity must be one of {list(SEVERITIES)}, "
                       f"found {emeta.get('severity')!r}")
+        if etype in SQL_EXPECTATION_TYPES:
+            query = kwargs.get(SQL_QUERY_KWARG)
+            if isinstance(query, list) and all(isinstance(line, str) for line in query):
+                kwargs = {**kwargs, SQL_QUERY_KWARG: "\n".join(query)}  # one line per item
+            _check_sql_expectation(kwargs, emeta, lambda msg: bad(f"{where} ({etype}): {msg}"))
         specs.append(ExpectationSpec(
             type=etype, kwargs=dict(kwargs), meta={**emeta, "severity": severity},
             severity=severity, notes=exp.get("notes"), description=exp.get("description"),
@@ -247,11 +393,31 @@ def load_suite(suite_name: str, suites_dir: str | os.PathLike | None = None) -> 
                      notes=data.get("notes"))
 
 
-def _build_gx_suite(spec: SuiteSpec) -> Any:
+def _check_sql_expectation(kwargs: dict, meta: dict, bad: Any) -> None:
+    query = kwargs.get(SQL_QUERY_KWARG)
+    if not isinstance(query, str) or not query.strip():
+        raise bad(f"'kwargs.{SQL_QUERY_KWARG}' must be a non-empty SQL string "
+                  f"(or a list of lines)")
+    if isinstance(query, str) and "$PARAMETER" in query:
+        raise bad("write parameters in the query as {name}, not $PARAMETER")
+    try:
+        fields = _query_placeholders(query, with_batch=True)
+    except ValueError as e:
+        raise bad(f"{SQL_QUERY_KWARG}: {e}") from None
+    if "batch" not in fields:
+        raise bad(f"{SQL_QUERY_KWARG} must read the validated rows through {{batch}}")
+    requires = meta.get("requires")
+    if requires is not None and (not isinstance(requires, list)
+                                 or not all(isinstance(t, str) for t in requires)):
+        raise bad("meta.requires must be a list of table names")
+
+
+def _build_gx_suite(spec: SuiteSpec, sql_values: Mapping[str, str] | None = None) -> Any:
     """The GX ExpectationSuite for ``spec``; ``SuiteFileError`` naming the file on any bad item.
 
     Each expectation is built on its own because ``gx.ExpectationSuite(expectations=[...])``
-    only *logs* invalid ones and drops them.
+    only *logs* invalid ones and drops them. ``sql_values`` (SQL literals by parameter name)
+    fill the ``{name}`` placeholders of SQL expectations; without it they stay as written.
     """
     gx = gx_module()
     from great_expectations.expectations.expectation_configuration import (
@@ -266,9 +432,12 @@ def _build_gx_suite(spec: SuiteSpec) -> Any:
             get_expectation_impl(exp.type)
         except Exception as e:  # ExpectationNotFoundError
             raise SuiteFileError(f"{where}: unknown expectation type") from e
+        kwargs = dict(exp.kwargs)
+        if exp.is_sql and sql_values is not None:
+            kwargs[SQL_QUERY_KWARG] = _render_query(exp.query, sql_values)
         try:
             config = ExpectationConfiguration(
-                type=exp.type, kwargs=dict(exp.kwargs), meta=dict(exp.meta),
+                type=exp.type, kwargs=kwargs, meta=dict(exp.meta),
                 notes=exp.notes, description=exp.description,
                 severity=_GX_SEVERITY[exp.severity],
             )
@@ -280,9 +449,19 @@ def _build_gx_suite(spec: SuiteSpec) -> Any:
 
 
 def check_suite(suite_name: str, suites_dir: str | os.PathLike | None = None) -> SuiteSpec:
-    """``load_suite`` plus GX's own checks (known types, valid kwargs). Imports GX."""
+    """``load_suite`` plus GX's own checks (known types, valid kwargs) and, for SQL
+    expectations, DuckDB's parser on the query (placeholders filled with sample values, so
+    syntax errors show up in review, not in a run). Imports GX and DuckDB; needs no database.
+    """
     spec = load_suite(suite_name, suites_dir)
     _build_gx_suite(spec)
+    for i, exp in enumerate(spec.expectations):
+        if not exp.is_sql:
+            continue
+        info = _parse_sql(exp.query)
+        if info.get("error"):
+            raise SuiteFileError(f"{spec.path}: expectations[{i}] ({exp.type}): "
+                                 f"{SQL_QUERY_KWARG} does not parse: {info.get('error_message')}")
     return spec
 
 
@@ -340,14 +519,55 @@ def _patch_gx_for_duckdb() -> None:
         raise GXPatchError("the DuckDB patch for GX issue #11579 does not take effect")
 
 
+def _patch_gx_rollback_on_error() -> None:
+    """Roll back DuckDB's transaction after a failed query, so one failing expectation does
+    not fail every later one.
+
+    With the persisted connection (see above) every query of a validation runs in one DuckDB
+    transaction, which SQLAlchemy opens (``duckdb_engine`` issues ``BEGIN``). A query that
+    raises — a SQL expectation naming a missing table, a conversion error — aborts it, and
+    every later query fails with "Current transaction is aborted (please ROLLBACK)". GX only
+    recovers from SQLAlchemy's ``PendingRollbackError``, which is not raised here. The patch
+    wraps ``SqlAlchemyExecutionEngine.execute_query``: on an exception from a DuckDB engine
+    it rolls the persisted connection back, then re-raises. Idempotent; other dialects are
+    untouched.
+    """
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as sae
+
+    cls = getattr(sae, "SqlAlchemyExecutionEngine", None)
+    original = getattr(cls, "execute_query", None)
+    if cls is None or not callable(original):
+        raise GXPatchError("SqlAlchemyExecutionEngine.execute_query is gone; the DuckDB "
+                           "rollback patch in pipelines/quality/gx_runtime.py must be revisited")
+    if getattr(original, "_gx_runtime_rollback", False):
+        return
+
+    @functools.wraps(original)
+    def execute_query(self: Any, query: Any) -> Any:
+        try:
+            return original(self, query)
+        except Exception:
+            conn = getattr(self, "_connection", None)
+            if conn is not None and str(getattr(self, "dialect_name", "")) == "duckdb":
+                try:
+                    conn.rollback()
+                except Exception:  # nothing to roll back: keep the original error
+                    pass
+            raise
+
+    execute_query._gx_runtime_rollback = True  # type: ignore[attr-defined]
+    cls.execute_query = execute_query
+
+
 def gx_module() -> Any:
-    """``great_expectations``, imported once per process, with the DuckDB patch applied."""
+    """``great_expectations``, imported once per process, with the DuckDB patches applied."""
     with _lock:
         if _state["gx"] is None:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
             import great_expectations as gx
 
             _patch_gx_for_duckdb()
+            _patch_gx_rollback_on_error()
             _state["gx"] = gx
         return _state["gx"]
 
@@ -390,7 +610,7 @@ class ValidationOutcome:
     success_blocking: bool
     #: True iff every expectation passed, WARN ones included
     success: bool
-    #: number of expectations evaluated
+    #: number of expectations GX ran (skipped ones, see ``skipped``, are not counted)
     evaluated: int
     #: one dict per failed expectation: expectation_type, column, kwargs, severity,
     #: unexpected_count, unexpected_percent, sample_unexpected_values (<= 10),
@@ -404,6 +624,10 @@ class ValidationOutcome:
     parameters: dict[str, Any]
     #: GX's ExpectationSuiteValidationResult as JSON-serialisable dict (for recording)
     raw: dict[str, Any] = dataclasses.field(repr=False)
+    #: expectations not run, one dict each (expectation_type, column, severity, reason): SQL
+    #: expectations on the pandas engine, and those reading a table that does not exist when
+    #: ``on_missing_table="skip"``. They are neither passed nor failed nor ``evaluated``.
+    skipped: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def errors(self) -> list[dict[str, Any]]:
@@ -418,12 +642,16 @@ class ValidationOutcome:
 
     def summary(self) -> str:
         head = (f"{self.suite_name}: {self.evaluated} evaluated, {len(self.errors)} error(s), "
-                f"{len(self.warnings)} warning(s), {self.duration_s:.2f}s [{self.engine}]")
+                f"{len(self.warnings)} warning(s), "
+                + (f"{len(self.skipped)} skipped, " if self.skipped else "")
+                + f"{self.duration_s:.2f}s [{self.engine}]")
         lines = [head]
         for f in self.failed:
             what = f["exception"] or f"unexpected={f['unexpected_count']}"
             lines.append(f"  {f['severity'].upper():5} {f['expectation_type']}"
                          f"({f['column'] or ''}): {what}")
+        for f in self.skipped:
+            lines.append(f"  SKIP  {f['expectation_type']}({f['column'] or ''}): {f['reason']}")
         return "\n".join(lines)
 
 
@@ -453,7 +681,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _outcome(suite_name: str, result: Any, *, engine: str, query: str | None,
-             parameters: dict[str, Any], started: float) -> ValidationOutcome:
+             parameters: dict[str, Any], started: float,
+             skipped: list[dict[str, Any]] | None = None,
+             sql_samples: Mapping[str, list] | None = None) -> ValidationOutcome:
+    """``sql_samples``: sample unexpected rows of failed SQL expectations, by rendered query."""
     failed: list[dict[str, Any]] = []
     blocking_ok = True
     for r in result.results:
@@ -477,15 +708,21 @@ def _outcome(suite_name: str, result: Any, *, engine: str, query: str | None,
         column = kwargs.get("column")
         if column is None and kwargs.get("column_list"):
             column = ",".join(map(str, kwargs["column_list"]))
+        if column is None and (cfg.meta or {}).get("column") is not None:
+            column = str(cfg.meta["column"])
+        unexpected = res.get("unexpected_count")
+        samples = list(res.get("partial_unexpected_list") or [])
+        if cfg.type in SQL_EXPECTATION_TYPES:  # observed_value = rows the query returned
+            unexpected = res.get("observed_value")
+            samples = list((sql_samples or {}).get(kwargs.get(SQL_QUERY_KWARG), []))
         failed.append({
             "expectation_type": cfg.type,
             "column": column,
             "kwargs": _jsonable(kwargs),
             "severity": severity,
-            "unexpected_count": res.get("unexpected_count"),
+            "unexpected_count": unexpected,
             "unexpected_percent": _jsonable(res.get("unexpected_percent")),
-            "sample_unexpected_values": _jsonable(
-                list(res.get("partial_unexpected_list") or [])[:SAMPLE_LIMIT]),
+            "sample_unexpected_values": _jsonable(samples[:SAMPLE_LIMIT]),
             "observed_value": _jsonable(res.get("observed_value")),
             "exception": exc_message if raised else None,
         })
@@ -494,7 +731,7 @@ def _outcome(suite_name: str, result: Any, *, engine: str, query: str | None,
         suite_name=suite_name, success_blocking=blocking_ok, success=not failed,
         evaluated=len(result.results), failed=failed,
         duration_s=round(time.perf_counter() - started, 4), engine=engine, query=query,
-        parameters=_jsonable(parameters), raw=raw,
+        parameters=_jsonable(parameters), raw=raw, skipped=list(skipped or []),
     )
 
 
@@ -584,10 +821,10 @@ def _param_value(value: Any) -> Any:
     return value
 
 
-def _resolve_parameters(spec: SuiteSpec, parameters: Mapping[str, Any] | None,
-                        partition_filter: Any) -> dict[str, Any]:
+def _merge_parameters(spec: SuiteSpec, parameters: Mapping[str, Any] | None,
+                      partition_filter: Any) -> dict[str, Any]:
+    """The parameter values as given (window defaults from a one-column mapping filter)."""
     params = {**_window_from_filter(partition_filter), **dict(parameters or {})}
-    params = {k: _param_value(v) for k, v in params.items()}
     missing = sorted(spec.parameters - set(params))
     if missing:
         raise ValueError(f"{spec.path}: the suite needs parameter(s) {missing}; pass them with "
@@ -595,14 +832,120 @@ def _resolve_parameters(spec: SuiteSpec, parameters: Mapping[str, Any] | None,
     return params
 
 
+def _resolve_parameters(spec: SuiteSpec, parameters: Mapping[str, Any] | None,
+                        partition_filter: Any) -> dict[str, Any]:
+    """Parameter values for GX's ``$PARAMETER`` references."""
+    params = _merge_parameters(spec, parameters, partition_filter)
+    return {k: _param_value(v) for k, v in params.items()}
+
+
+def _sql_values(params: Mapping[str, Any]) -> dict[str, str]:
+    """Parameter values as SQL literals for the ``{name}`` placeholders of SQL expectations
+    (a date -> ``DATE '...'``, an aware datetime -> ``TIMESTAMPTZ '...'``)."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, _dt.datetime) and v.tzinfo is not None:
+            out[k] = f"TIMESTAMPTZ '{v.isoformat(sep=' ')}'"
+        else:
+            out[k] = _sql_literal(v)
+    return out
+
+
+def _batch_query(rendered_query: str, batch_sql: str) -> str:
+    """A rendered SQL-expectation query with ``{batch}`` filled the way GX fills it: the batch
+    as a derived table aliased ``subselect``, or just parenthesised when the query has a JOIN
+    (then the query names the alias itself, ``FROM {batch} AS b JOIN ...``)."""
+    gx_module()
+    try:  # GX's own test, so what we run for samples is what GX ran
+        from great_expectations.expectations.metrics.query_metric_provider import (
+            _query_has_join_clause as has_join,
+        )
+    except ImportError:  # pragma: no cover - GX moved it; an approximation is enough here
+        def has_join(q: str) -> bool:
+            return re.search(r"\bjoin\b", q, re.IGNORECASE) is not None
+    batch = f"({batch_sql})" if has_join(rendered_query) else f"({batch_sql}) AS subselect"
+    return rendered_query.format(batch=batch)
+
+
+class _Reader:
+    """Run SQL for the runtime itself (table probes, sample rows): through a cursor of the
+    handed-over connection, or a short-lived read-only connection to the file."""
+
+    def __init__(self, connection: Any = None, duckdb_path: Any = None):
+        self.connection, self.duckdb_path = connection, duckdb_path
+
+    def rows(self, sql: str, limit: int | None = None) -> list[dict[str, Any]]:
+        import duckdb
+
+        if limit is not None:
+            sql = f"SELECT * FROM (\n{sql}\n) AS _q LIMIT {int(limit)}"
+        con = (self.connection.cursor() if self.connection is not None
+               else duckdb.connect(str(self.duckdb_path), read_only=True))
+        try:
+            cur = con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            con.close()
+
+    def missing(self, tables: set[str]) -> set[str]:
+        out = set()
+        for name in sorted(tables):
+            try:
+                self.rows(f"SELECT 1 FROM {name} LIMIT 0")
+            except Exception:  # catalog error: no such table or view
+                out.add(name)
+        return out
+
+
+def _split_sql(spec: SuiteSpec, *, engine: str, on_missing_table: str,
+               reader: _Reader | None) -> tuple[SuiteSpec, list[dict[str, Any]]]:
+    """The spec of the expectations to run, and the skipped ones with their reason."""
+    skipped, keep = [], []
+    missing: set[str] = set()
+    if engine == "sql" and on_missing_table == "skip" and reader is not None:
+        missing = reader.missing({t for e in spec.expectations for t in e.tables})
+    for exp in spec.expectations:
+        reason = None
+        if exp.is_sql and engine != "sql":
+            reason = f"{exp.type} is SQL: it runs only with engine='sql'"
+        elif exp.is_sql and missing.intersection(exp.tables):
+            reason = f"reads {', '.join(sorted(missing.intersection(exp.tables)))}, which does not exist"
+        if reason:
+            skipped.append({"expectation_type": exp.type, "column": exp.column,
+                            "severity": exp.severity, "reason": reason})
+        else:
+            keep.append(exp)
+    return dataclasses.replace(spec, expectations=tuple(keep)), skipped
+
+
+def _sql_samples(result: Any, batch_sql: str, reader: _Reader) -> dict[str, list]:
+    """First rows returned by each failed SQL expectation's query (GX's SUMMARY result has
+    only their count)."""
+    out: dict[str, list] = {}
+    for r in result.results:
+        cfg = r.expectation_config
+        if cfg.type not in SQL_EXPECTATION_TYPES or r.success:
+            continue
+        query = (cfg.kwargs or {}).get(SQL_QUERY_KWARG)
+        if not isinstance(query, str) or query in out:
+            continue
+        try:
+            out[query] = reader.rows(_batch_query(query, batch_sql), limit=SAMPLE_LIMIT)
+        except Exception:  # the query itself failed; GX reported the exception already
+            out[query] = []
+    return out
+
+
 def _run(spec: SuiteSpec, batch_definition: Any, *, batch_parameters: dict | None,
-         parameters: dict[str, Any], run_name: str | None) -> Any:
+         parameters: dict[str, Any], run_name: str | None,
+         sql_values: Mapping[str, str] | None = None) -> Any:
     """Run ``spec`` on ``batch_definition``; the result stays in the context's results store."""
     gx = gx_module()
     ctx = _context()
     from great_expectations.core.run_identifier import RunIdentifier
 
-    suite = ctx.suites.add_or_update(_build_gx_suite(spec))
+    suite = ctx.suites.add_or_update(_build_gx_suite(spec, sql_values))
     vd_name = f"{spec.name}__{next(_counter)}"
     vd = ctx.validation_definitions.add(
         gx.ValidationDefinition(name=vd_name, data=batch_definition, suite=suite))
@@ -661,6 +1004,7 @@ def validate(
     create_temp_table: bool = False,
     suites_dir: str | os.PathLike | None = None,
     run_name: str | None = None,
+    on_missing_table: str = "skip",
 ) -> ValidationOutcome:
     """Validate one partition of a DuckDB table or query with suite ``suite_name``.
 
@@ -675,26 +1019,40 @@ def validate(
     ``SELECT * FROM (<query>) WHERE <filter>``. ``parameters`` fill ``$PARAMETER`` references;
     with a one-column mapping filter, ``partition_start``/``partition_end`` default to its
     bounds. ``engine="sql"`` (default) runs the expectations as SQL in DuckDB;
-    ``engine="pandas"`` fetches the batch into a DataFrame first (see the module docstring).
+    ``engine="pandas"`` fetches the batch into a DataFrame first (see the module docstring);
+    SQL expectations are then skipped.
+
+    ``on_missing_table``: what to do with a SQL expectation whose query reads a table that
+    does not exist — ``"skip"`` it (listed in ``ValidationOutcome.skipped``; for ad hoc
+    validation of a table copied out of the warehouse) or ``"fail"`` (GX runs it and records
+    the catalog error; the pipeline's checks use this, a missing table is a broken warehouse).
     """
     if (duckdb_path is None) == (connection is None):
         raise ValueError("give exactly one of duckdb_path= or connection=")
     if engine not in ("sql", "pandas"):
         raise ValueError(f"engine must be 'sql' or 'pandas', got {engine!r}")
+    if on_missing_table not in MISSING_TABLE_POLICIES:
+        raise ValueError(f"on_missing_table must be one of {MISSING_TABLE_POLICIES}, "
+                         f"got {on_missing_table!r}")
     spec = load_suite(suite_name, suites_dir)
-    params = _resolve_parameters(spec, parameters, partition_filter)
+    given = _merge_parameters(spec, parameters, partition_filter)
+    params = {k: _param_value(v) for k, v in given.items()}
+    sql_values = _sql_values(given)
     sql = _partition_sql(query_or_table, partition_filter)
     if duckdb_path is not None and not Path(duckdb_path).is_file():
         raise FileNotFoundError(f"DuckDB file not found: {duckdb_path}")
+    reader = _Reader(connection=connection, duckdb_path=duckdb_path)
 
     with _lock:
         ctx = _context()  # GX import + context creation are not part of duration_s
         started = time.perf_counter()
+        run_spec, skipped = _split_sql(spec, engine=engine, on_missing_table=on_missing_table,
+                                       reader=reader)
         if engine == "pandas":
             df = _fetch_df(sql, duckdb_path=duckdb_path, connection=connection)
-            result = _run_dataframe(spec, df, parameters=params, run_name=run_name)
+            result = _run_dataframe(run_spec, df, parameters=params, run_name=run_name)
             return _outcome(suite_name, result, engine="pandas", query=sql,
-                            parameters=params, started=started)
+                            parameters=params, started=started, skipped=skipped)
 
         ds_name = f"duckdb_{spec.name}_{next(_counter)}"
         if connection is not None:
@@ -713,13 +1071,14 @@ def validate(
                                               duckdb_path)
             asset = datasource.add_query_asset(name="partition", query=sql)
             batch_definition = asset.add_batch_definition_whole_table("whole")
-            result = _run(spec, batch_definition, batch_parameters=None, parameters=params,
-                          run_name=run_name)
+            result = _run(run_spec, batch_definition, batch_parameters=None,
+                          parameters=params, run_name=run_name, sql_values=sql_values)
         finally:
             if datasource is not None:
                 _close_sql_datasource(ctx, datasource)
+        samples = _sql_samples(result, sql, reader)
         return _outcome(suite_name, result, engine="sql", query=sql, parameters=params,
-                        started=started)
+                        started=started, skipped=skipped, sql_samples=samples)
 
 
 def _open_sql_datasource(ctx: Any, name: str, url: str, kwargs: dict, create_temp_table: bool,
@@ -783,15 +1142,18 @@ def validate_dataframe(
     suites_dir: str | os.PathLike | None = None,
     run_name: str | None = None,
 ) -> ValidationOutcome:
-    """Validate an in-memory pandas DataFrame with suite ``suite_name`` (pandas engine)."""
+    """Validate an in-memory pandas DataFrame with suite ``suite_name`` (pandas engine; SQL
+    expectations are skipped)."""
     spec = load_suite(suite_name, suites_dir)
     params = _resolve_parameters(spec, parameters, None)
     with _lock:
         _context()
         started = time.perf_counter()
-        result = _run_dataframe(spec, df, parameters=params, run_name=run_name)
+        run_spec, skipped = _split_sql(spec, engine="pandas", on_missing_table="skip",
+                                       reader=None)
+        result = _run_dataframe(run_spec, df, parameters=params, run_name=run_name)
         return _outcome(suite_name, result, engine="pandas", query=None, parameters=params,
-                        started=started)
+                        started=started, skipped=skipped)
 
 
 # --------------------------------------------------------------------------------------------
