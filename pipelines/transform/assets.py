@@ -4,12 +4,21 @@ Two asset sets from one manifest: the daily-partitioned incremental facts (dbt t
 ``partitioned_daily``), which get the run's partition window as the dbt vars ``min_date`` /
 ``max_date``, and everything else (staging views, dimensions, marts), rebuilt whole. Every
 invocation also receives ``rules.yml`` as the var ``rules``.
+
+The facts read the dimensions (as-of joins) and marts read the facts, so a run executes the
+unpartitioned set in two steps around the partitioned one (Dagster splits the subsettable
+multi-asset). Static reference nodes (seeds, and models fed only by seeds, e.g. dim_date) are
+downstream of no raw asset, so no job selects them; the unpartitioned step builds those its
+selection leaves out once per run (``_build_reference_nodes``). dbt tests are selected "buildable": a test runs in the step that builds the last
+of its parents, so a fact → dimension relationship test runs with the fact, never before it.
 """
 
 
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+
+import os
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
@@ -20,6 +29,19 @@ from pipelines.rules import dbt_vars
 from pipelines.transform.project import dbt_project
 
 PARTITIONED_TAG = "partitioned_daily"
+
+# dbt's default (eager) indirect selection would run a relationship test of a fact in the step
+# that builds only the dimension (before the fact exists). "buildable" runs a test once all its
+# parents are selected or upstream of the selection. dagster-dbt reads this variable as the
+# default and still overrides it when a subset of asset checks is selected.
+INDIRECT_SELECTION = "buildable"
+
+
+def _prepare_dbt_env() -> None:
+    """Environment for a dbt invocation: the warehouse path for profiles.yml and the test
+    selection mode (unless the operator set one)."""
+    export_dbt_env()
+    os.environ.setdefault("DBT_INDIRECT_SELECTION", INDIRECT_SELECTION)
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -48,7 +70,7 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     window = context.partition_time_window
     run_vars = {"min_date": window.start.date().isoformat(),
                 "max_date": (window.end - timedelta(days=1)).date().isoformat()}
-    export_dbt_env()
+    _prepare_dbt_env()
     yield from dbt.cli(["build", "--vars", dbt_vars(run_vars)], context=context).stream()
 
 
@@ -60,8 +82,52 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     name="dbt_models",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    export_dbt_env()
+    _prepare_dbt_env()
+    _build_reference_nodes(context, dbt)
     yield from dbt.cli(["build", "--vars", dbt_vars()], context=context).stream()
+
+
+def reference_nodes(manifest: Mapping[str, Any]) -> list[dict]:
+    """Seeds and the models fed only by seeds (no source anywhere upstream): static reference
+    data such as the chinese_new_year seed and dim_date."""
+    nodes = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed")}
+    static: dict[str, bool] = {}
+
+    def is_static(uid: str) -> bool:
+        if uid not in static:
+            node = nodes.get(uid)
+            if node is None:  # a source (or anything that is not a model or seed)
+                static[uid] = False
+            elif node["resource_type"] == "seed":
+                static[uid] = True
+            else:
+                parents = node["depends_on"]["nodes"]
+                static[uid] = bool(parents) and all(is_static(p) for p in parents)
+        return static[uid]
+
+    return [nodes[uid] for uid in sorted(nodes) if is_static(uid)]
+
+
+_REFERENCE_BUILT_IN_RUNS: set[str] = set()
+
+
+def _build_reference_nodes(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
+    """Build (with their tests) the reference nodes this step does not select, once per run.
+    They depend on no raw data, so the daily job's selection (downstream of the raw assets)
+    never contains them, yet the marts and the serving database need them."""
+    if context.run_id in _REFERENCE_BUILT_IN_RUNS:
+        return
+    import json
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    selected = context.selected_asset_keys
+    missing = [n for n in reference_nodes(manifest) if translator.get_asset_key(n) not in selected]
+    if missing:
+        names = [n["name"] for n in missing]
+        context.log.info(f"building reference nodes outside this run's selection: {names}")
+        dbt.cli(["build", "--select", " ".join(names), "--vars", dbt_vars()], manifest=manifest,
+                dagster_dbt_translator=translator).wait()
+    _REFERENCE_BUILT_IN_RUNS.add(context.run_id)
 
 
 def bi_facing_models() -> list[tuple[str, str, dg.AssetKey]]:
