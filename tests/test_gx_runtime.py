@@ -2,7 +2,7 @@
 
 GX is imported once for the whole session (gx_runtime caches it); every test builds its own
 small DuckDB file in tmp_path. The opt-in SQL-vs-pandas benchmark runs with
-GX_RUNTIME_BENCHMARK=1 (1 M rows; prints timings, use -s).
+benchmarks/gx_engines.py (1 M rows; prints timings).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import datetime as dt
 import inspect
 import json
 import os
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -443,25 +442,3 @@ def test_no_gx_folder_and_data_docs_site(db, tmp_path, monkeypatch):
     for root in (work, REPO, tmp_path):
         assert not (root / "gx").exists(), root
         assert not (root / "great_expectations").exists(), root
-
-
-# ------------------------------------------------------------------ opt-in benchmark
-
-
-@pytest.mark.skipif(os.environ.get("GX_RUNTIME_BENCHMARK") != "1",
-                    reason="set GX_RUNTIME_BENCHMARK=1 to measure SQL vs pandas on 1 M rows")
-def test_benchmark_sql_vs_pandas(tmp_path):
-    db = make_sales_db(tmp_path / "bench.duckdb", n_rows=1_000_000, rows_per_day=1000,
-                       start="2022-01-01")
-    day = {"partition_filter": {"_partition_date": dt.date(2023, 6, 1)}}
-    history = {"parameters": {"partition_start": dt.date(2022, 1, 1),
-                              "partition_end": dt.date(2024, 9, 26)}}
-    gr.validate("raw_sales_lines", duckdb_path=db, query_or_table="raw.sales_lines", **day)
-    for name, kw in (("day", day), ("history", history)):
-        for engine in ("sql", "pandas"):
-            runs = [gr.validate("raw_sales_lines", duckdb_path=db,
-                                query_or_table="raw.sales_lines", engine=engine, **kw)
-                    for _ in range(3)]
-            assert all(r.success_blocking for r in runs)
-            print(f"\n{name:8} {engine:6} median "
-                  f"{statistics.median(r.duration_s for r in runs):.2f}s")
