@@ -178,3 +178,16 @@ def test_bad_override_is_quarantined(tmp_path, landing, row, reason):
     load_window(con, "credit_overrides", landing, date(2024, 1, 1), date(2024, 1, 5), tmp_path / "tmp")
     assert con.execute("SELECT count(*) FROM raw.credit_rating_overrides").fetchall()[0][0] == 0
     assert con.execute("SELECT count(*) FROM raw.quarantine").fetchall()[0][0] == 0
+
+
+def test_duplicate_across_files_is_quarantined(tmp_path, landing):
+    write(landing / "sales/2024/01/sales_20240102.csv", sales([GOOD]))
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    load_all(con, landing, tmp_path / "tmp", end=date(2024, 1, 2))
+    # the next day's file repeats invoice line I1/1 (a re-sent line)
+    write(landing / "sales/2024/01/sales_20240103.csv", sales([GOOD.replace("2024-01-02", "2024-01-03"),
+                                                                 "I9,1,2024-01-03,SALE,C001,P01,1,10.00,0,10.00,COD,BR01,R01"]))
+    result = load_window(con, "sales_lines", landing, date(2024, 1, 3), date(2024, 1, 3), tmp_path / "tmp")
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    code, message = con.execute("SELECT reason_code, message FROM raw.quarantine").fetchall()[0]
+    assert code == "duplicate_key" and "sales_20240102.csv:2" in message

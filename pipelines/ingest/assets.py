@@ -33,6 +33,20 @@ def partition_window(context) -> tuple[date, date] | None:
     return window.start.date(), (window.end - timedelta(days=1)).date()
 
 
+def per_partition_table(files: list[dict]) -> str:
+    """Markdown table: files read, rows loaded and quarantined per partition of the run."""
+    acc: dict[str, list[int]] = {}
+    for f in files:
+        row = acc.setdefault(f["partition_date"] or "(whole file)", [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += f["rows_read"]
+        row[2] += f["rows_loaded"]
+        row[3] += f["rows_quarantined"]
+    lines = ["| partition | files | rows read | loaded | quarantined |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {k} | {a} | {b} | {c} | {d} |" for k, (a, b, c, d) in sorted(acc.items())]
+    return "\n".join(lines)
+
+
 def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
     deps = sorted({raw_asset_key(masters[c.references]) for c in source.columns.values() if c.references},
                   key=lambda k: k.to_user_string())
@@ -63,6 +77,8 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
         }
         for reason, n in result.quarantined_by_reason.items():
             meta[f"quarantined_{reason}"] = n
+        if result.files:
+            meta["per_partition"] = dg.MetadataValue.md(per_partition_table(result.files))
         if result.errors:
             lines = "\n".join(f"- {e}" for e in result.errors)
             raise dg.Failure(
