@@ -1,14 +1,30 @@
-"""Blocking Dagster asset checks that validate each raw partition with Great Expectations.
+"""Blocking Dagster asset checks that validate every load, and every BI-facing mart, with
+Great Expectations.
 
-One check per raw table that has a suite file ``expectations/raw_<table>.json``. The check
-validates only the rows of the run's partition window, through SQL on DuckDB (see
-``gx_runtime``), records the outcome in ``quality.validation_results`` and rebuilds the Data
-Docs site. A failed ERROR-severity expectation fails the check at severity ERROR, which —
-the check being blocking — stops every downstream asset of the run; WARN-only failures are
-reported at severity WARN and do not block.
+* **Raw partitions** — one check per raw table that has a suite file
+  ``expectations/raw_<table>.json``. It validates only the rows of the run's partition window
+  (``_partition_date`` inside it; the window is also passed as the suite parameters
+  ``partition_start`` / ``partition_end``; weekly stock windows are Monday..Sunday), or the
+  whole table for an unpartitioned source.
+* **Models (marts)** — one check per other suite file, e.g. ``mart_sales_monthly.json``, on the
+  dbt model's asset key (suite ``meta.asset_key``, default ``marts/<suite name>``), validating
+  the whole relation (``meta.relation``, default ``marts.<suite name>``) after dbt built it.
+  The publish asset depends on the marts, so a failing mart check keeps the serving database
+  as it was. A new mart only needs its JSON file.
+
+Every check runs through SQL on DuckDB, hands the step's warehouse connection to GX
+(``gx_runtime.validate(connection=...)``), records the outcome in
+``quality.validation_results`` and rebuilds the Data Docs site at ``paths().data_docs``.
+
+Severity: a failed ERROR-severity expectation (or one that could not be evaluated, e.g. its
+query names a missing table: ``on_missing_table="fail"``) fails the check at severity ERROR,
+which — the check being blocking — stops every downstream asset of the run: dbt models, the
+serving database and reports keep their last validated state. WARN-only failures fail the
+check at severity WARN, are recorded and shown, and block nothing.
 """
 
 import json
+import warnings
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -25,6 +41,16 @@ CREATE TABLE IF NOT EXISTS quality.validation_results (
     evaluated INTEGER, failed_errors INTEGER, failed_warnings INTEGER, failed JSON,
     duration_s DOUBLE, validated_at TIMESTAMPTZ)"""
 
+#: suites whose name starts with this validate raw partitions; all others validate a model
+RAW_PREFIX = "raw_"
+_SAMPLE_CHARS = 160
+
+
+def _sample_text(values) -> str:
+    text = json.dumps(values or [], ensure_ascii=False, default=str)
+    text = text if len(text) <= _SAMPLE_CHARS else text[:_SAMPLE_CHARS - 1] + "…"
+    return text.replace("|", "\\|")
+
 
 def _metadata(outcome) -> dict:
     meta: dict = {
@@ -34,18 +60,52 @@ def _metadata(outcome) -> dict:
         "validation_seconds": round(outcome.duration_s, 3),
     }
     if outcome.failed:
-        rows = [
-            f"| {f['severity']} | {f['expectation_type']} | {f.get('column') or ''} | {f.get('unexpected_count')} | "
-            f"{json.dumps(f.get('sample_unexpected_values') or [], ensure_ascii=False, default=str)[:120]} |"
-            for f in outcome.failed
-        ]
+        rows = []
+        for f in outcome.failed:
+            if f.get("exception"):
+                what = f"exception: {str(f['exception']).splitlines()[0][:140]}"
+            elif f.get("sample_unexpected_values"):
+                what = _sample_text(f["sample_unexpected_values"])
+            else:  # a table-level expectation (row count, column set, mean): what GX saw
+                what = "observed: " + _sample_text(f.get("observed_value"))
+            rows.append(f"| {f['severity']} | {f['expectation_type']} | {f.get('column') or ''} | "
+                        f"{f.get('unexpected_count')} | {what} |")
         meta["failed_expectations"] = dg.MetadataValue.md(
-            "| severity | expectation | column | unexpected | sample values |\n|---|---|---|---|---|\n" + "\n".join(rows))
+            "| severity | expectation | column | unexpected | sample values |\n|---|---|---|---|---|\n"
+            + "\n".join(rows))
+    if outcome.skipped:
+        meta["skipped_expectations"] = dg.MetadataValue.json(outcome.skipped)
     return meta
 
 
+def _record(con, context, check_name: str, asset: dg.AssetKey, suite: str, window, outcome) -> None:
+    start, end = window or (None, None)
+    con.execute(RESULTS_DDL)
+    con.execute(
+        "INSERT INTO quality.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [context.run.run_id, check_name, asset.to_user_string(), suite, start, end,
+         outcome.success_blocking, outcome.success, outcome.evaluated, len(outcome.errors),
+         len(outcome.warnings), json.dumps(outcome.failed, default=str, ensure_ascii=False),
+         outcome.duration_s, datetime.now(timezone.utc)],
+    )
+
+
+def _result(context, outcome, scope: str) -> dg.AssetCheckResult:
+    """Rebuild Data Docs and turn the outcome into the check's result (ERROR blocks)."""
+    from pipelines.quality import gx_runtime
+
+    docs = gx_runtime.build_data_docs(paths().data_docs)
+    meta = {**_metadata(outcome), "window": scope, "data_docs": dg.MetadataValue.path(str(docs))}
+    context.log.info(outcome.summary())
+    if not outcome.success_blocking:
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
+    if not outcome.success:
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=meta)
+    return dg.AssetCheckResult(passed=True, metadata=meta)
+
+
 def build_raw_check(table: str) -> dg.AssetChecksDefinition:
-    suite = f"raw_{table}"
+    suite = f"{RAW_PREFIX}{table}"
     key = dg.AssetKey(["raw", table])
 
     @dg.asset_check(
@@ -58,35 +118,85 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
         from pipelines.quality import gx_runtime
 
         window = partition_window(context)
-        start, end = window or (None, None)
         with warehouse.connect() as con:
             outcome = gx_runtime.validate(
                 suite, connection=con, query_or_table=f"raw.{table}",
                 partition_filter={"_partition_date": window} if window else None,
-                run_name=f"{context.run.run_id}-{suite}",
+                run_name=f"{context.run.run_id}-{suite}", on_missing_table="fail",
             )
-            con.execute(RESULTS_DDL)
-            con.execute(
-                "INSERT INTO quality.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [context.run.run_id, f"gx_{suite}", key.to_user_string(), suite, start, end, outcome.success_blocking,
-                 outcome.success, outcome.evaluated, len(outcome.errors), len(outcome.warnings),
-                 json.dumps(outcome.failed, default=str, ensure_ascii=False), outcome.duration_s,
-                 datetime.now(timezone.utc)],
-            )
-        docs = gx_runtime.build_data_docs(paths().data_docs)
-        meta = {**_metadata(outcome), "window": f"{start} .. {end}" if window else "whole table",
-                "data_docs": dg.MetadataValue.path(str(docs))}
-        context.log.info(outcome.summary())
-        if not outcome.success_blocking:
-            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
-        if not outcome.success:
-            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=meta)
-        return dg.AssetCheckResult(passed=True, metadata=meta)
+            _record(con, context, f"gx_{suite}", key, suite, window, outcome)
+        return _result(context, outcome, f"{window[0]} .. {window[1]}" if window else "whole table")
 
     return _check
 
 
-def build_raw_checks() -> list[dg.AssetChecksDefinition]:
+def model_suites() -> list[tuple[str, dg.AssetKey, str]]:
+    """(suite, asset key, relation) of every model suite file (all but ``raw_*``)."""
+    from pipelines.quality import gx_runtime
+
+    out = []
+    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
+        name = path.stem
+        if name.startswith(RAW_PREFIX):
+            continue
+        spec = gx_runtime.load_suite(name)
+        key = dg.AssetKey.from_user_string(spec.meta.get("asset_key") or f"marts/{name}")
+        out.append((name, key, spec.meta.get("relation") or f"marts.{name}"))
+    return out
+
+
+def build_model_check(suite: str, key: dg.AssetKey, relation: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=key,
+        name=f"gx_{suite}",
+        blocking=True,
+        description=f"Great Expectations suite expectations/{suite}.json over the whole of {relation}.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        from pipelines.quality import gx_runtime
+
+        with warehouse.connect() as con:
+            outcome = gx_runtime.validate(
+                suite, connection=con, query_or_table=relation,
+                run_name=f"{context.run.run_id}-{suite}", on_missing_table="fail",
+            )
+            _record(con, context, f"gx_{suite}", key, suite, None, outcome)
+        return _result(context, outcome, f"whole {relation}")
+
+    return _check
+
+
+def _model_asset_keys() -> set[dg.AssetKey]:
+    from pipelines.transform.assets import dbt_models, dbt_partitioned_models
+
+    return set(dbt_models.keys) | set(dbt_partitioned_models.keys)
+
+
+def build_model_checks() -> list[dg.AssetChecksDefinition]:
+    """One blocking check per model suite whose asset key is a dbt model. A suite naming an
+    unknown model is skipped with a warning (not an error, so a dbt rename does not break
+    loading the code location); ``tests/test_quality_suites.py`` fails on it."""
+    known = _model_asset_keys()
+    checks = []
+    for suite, key, relation in model_suites():
+        if key not in known:
+            warnings.warn(f"expectations/{suite}.json: {key.to_user_string()} is not a dbt model "
+                          f"asset; its check is not defined", stacklevel=2)
+            continue
+        checks.append(build_model_check(suite, key, relation))
+    return checks
+
+
+def build_raw_checks_only() -> list[dg.AssetChecksDefinition]:
     sources = load_sources()
     tables = [sources[name].table for name in INGESTED_SOURCES]
-    return [build_raw_check(t) for t in tables if (EXPECTATIONS_DIR / f"raw_{t}.json").exists()]
+    return [build_raw_check(t) for t in tables if (EXPECTATIONS_DIR / f"{RAW_PREFIX}{t}.json").exists()]
+
+
+def build_gx_checks() -> list[dg.AssetChecksDefinition]:
+    """Every GX check: raw partitions and models (marts)."""
+    return [*build_raw_checks_only(), *build_model_checks()]
+
+
+# ``pipelines/definitions.py`` imports this name; it returns the model (mart) checks too.
+build_raw_checks = build_gx_checks

@@ -1,0 +1,290 @@
+"""The suite files in expectations/: each one loads and checks with GX, matches sources.yml,
+is wired to a blocking Dagster check, and passes on clean generated data while catching the
+faults it is there for (real GX, real DuckDB; the tiny generated landing zone loaded by the
+ingest engine, without Dagster)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import REPO
+
+from pipelines.quality import gx_runtime as gr
+
+SUITES_DIR = REPO / "expectations"
+SUITES = sorted(p.stem for p in SUITES_DIR.glob("*.json"))
+RAW_SUITES = [s for s in SUITES if s.startswith("raw_")]
+MODEL_SUITES = [s for s in SUITES if not s.startswith("raw_")]
+KIND = {"text": "text", "enum": "text", "integer": "integer", "decimal": "decimal", "date": "date",
+        "timestamp": "timestamp"}
+LINEAGE = {"_source_file": "text", "_source_line": "integer", "_partition_date": "date", "_load_id": "text",
+           "_loaded_at": "timestamp"}
+
+
+def _sources_by_table():
+    from pipelines.ingest.config import load_sources
+
+    return {s.table: s for s in load_sources().values()}
+
+
+# ------------------------------------------------------------------------ the files
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_suite_file_loads_and_checks_with_gx(suite):
+    spec = gr.check_suite(suite)  # structure, GX types and kwargs, SQL parses in DuckDB
+    assert spec.name == suite and spec.expectations
+    assert {e.severity for e in spec.expectations} <= {"error", "warn"}
+    assert any(e.severity == "error" for e in spec.expectations)
+    for e in spec.expectations:
+        if e.is_sql:
+            assert e.column or e.meta.get("why"), f"{suite}: say what a SQL expectation checks"
+
+
+def test_every_raw_table_has_a_suite():
+    assert {f"raw_{t}" for t in _sources_by_table()} == set(RAW_SUITES)
+
+
+@pytest.mark.parametrize("suite", RAW_SUITES)
+def test_raw_suite_columns_and_types_match_sources_yml(suite):
+    source = _sources_by_table()[suite[len("raw_"):]]
+    expected = {**{c.name: KIND[c.type] for c in source.columns.values()}, **LINEAGE}
+    spec = gr.load_suite(suite)
+    (col_set,) = [e for e in spec.expectations if e.type == "expect_table_columns_to_match_set"]
+    assert set(col_set.kwargs["column_set"]) == set(expected)
+    typed = [e for e in spec.expectations if e.is_sql and "typeof(COLUMNS(b.*))" in e.query]
+    assert len(typed) == 1, "one column-types expectation per raw suite"
+    declared = dict(re.findall(r"\('(\w+)', '(\w+)'\)", typed[0].query))
+    assert declared == expected
+
+
+@pytest.mark.parametrize("suite", RAW_SUITES)
+def test_partitioned_suites_check_the_window_and_volume(suite):
+    source = _sources_by_table()[suite[len("raw_"):]]
+    spec = gr.load_suite(suite)
+    if source.partitioning == "none":
+        assert spec.parameters == frozenset()  # the whole table is validated, no window
+        return
+    assert spec.parameters == {"partition_start", "partition_end"}
+    volume = [e for e in spec.expectations if e.is_sql and "volume anomaly" in e.meta.get("why", "")]
+    assert len(volume) == 1 and volume[0].severity == "warn"
+
+
+def test_references_in_sources_yml_are_checked_by_the_suites():
+    """Every ``references:`` column of sources.yml has a referential-integrity expectation."""
+    from pipelines.ingest.config import load_sources
+
+    sources = load_sources()
+    masters = {s.master_entity: s.table for s in sources.values() if s.master_entity}
+    for source in sources.values():
+        spec = gr.load_suite(f"raw_{source.table}")
+        for col in source.columns.values():
+            if col.references:
+                ri = [e for e in spec.expectations
+                      if e.is_sql and e.column == col.name and f"raw.{masters[col.references]}" in e.query]
+                assert ri and ri[0].severity == "error", (source.table, col.name)
+
+
+def test_every_suite_is_a_blocking_check_in_the_definitions():
+    from pipelines.definitions import defs
+    from pipelines.quality.checks import model_suites
+
+    specs = {}
+    for checks_def in defs.asset_checks or []:
+        for spec in checks_def.check_specs:
+            specs[(spec.asset_key.to_user_string(), spec.name)] = spec
+    for suite in RAW_SUITES:
+        spec = specs[(f"raw/{suite[len('raw_'):]}", f"gx_{suite}")]
+        assert spec.blocking
+    assets = defs.resolve_asset_graph().get_all_asset_keys()
+    for suite, key, _relation in model_suites():
+        assert key in assets, f"expectations/{suite}.json names {key.to_user_string()}, not an asset"
+        assert specs[(key.to_user_string(), f"gx_{suite}")].blocking
+    # the mart checks gate publish: the serving database depends on every mart with a suite
+    graph = defs.resolve_asset_graph()
+    serving_parents = graph.get(next(k for k in assets if k.path == ["serving", "database"])).parent_keys
+    for _suite, key, _relation in model_suites():
+        assert key in serving_parents
+
+
+# ------------------------------------------------- on data: clean passes, faults are caught
+
+
+@pytest.fixture(scope="module")
+def tiny_warehouse(tiny_generated, tmp_path_factory) -> Path:
+    """The tiny landing zone loaded into a warehouse by the ingest engine (all sources)."""
+    from pipelines.ingest.assets import INGESTED_SOURCES
+    from pipelines.ingest.load import load_window
+
+    work = tmp_path_factory.mktemp("quality_suites")
+    db = work / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    try:
+        for name in INGESTED_SOURCES:
+            load_window(con, name, tiny_generated / "landing", dt.date(2000, 1, 1), dt.date(2099, 12, 31),
+                        work / "tmp")
+    finally:
+        con.close()
+    return db
+
+
+def _window(db: Path, table: str) -> tuple[dt.date, dt.date] | None:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        lo, hi = con.execute(f"SELECT min(_partition_date), max(_partition_date) FROM raw.{table}").fetchone()
+    finally:
+        con.close()
+    if lo is None:
+        return None
+    if table == "stock_reports":  # whole Monday..Sunday weeks
+        hi = hi + dt.timedelta(days=6)
+    return lo, hi
+
+
+def _validate(db: Path, suite: str, window=None, **kw):
+    table = suite[len("raw_"):]
+    window = window or _window(db, table)
+    return gr.validate(suite, duckdb_path=db, query_or_table=f"raw.{table}",
+                       partition_filter={"_partition_date": window} if window else None,
+                       on_missing_table="fail", **kw)
+
+
+@pytest.mark.parametrize("suite", RAW_SUITES)
+def test_clean_generated_data_passes_every_error_expectation(tiny_warehouse, suite):
+    out = _validate(tiny_warehouse, suite)
+    assert out.success_blocking, out.summary()
+    assert out.skipped == [] and out.evaluated == len(gr.load_suite(suite).expectations)
+
+
+@pytest.fixture
+def broken(tiny_warehouse, tmp_path) -> Path:
+    """A private copy of the tiny warehouse to break."""
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(tiny_warehouse, db)
+    return db
+
+
+def _sql(db: Path, *statements: str):
+    con = duckdb.connect(str(db))
+    try:
+        for s in statements:
+            con.execute(s)
+    finally:
+        con.close()
+
+
+def _one_day(db: Path, table: str, min_rows: int = 3, nth: int = 10) -> dt.date:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(f"SELECT _partition_date FROM raw.{table} GROUP BY 1 HAVING count(*) >= {min_rows} "
+                           f"ORDER BY 1 LIMIT 1 OFFSET {nth}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _failed(out) -> dict[tuple[str, str | None], dict]:
+    return {(f["severity"], f["column"]): f for f in out.failed}
+
+
+def test_referential_integrity_against_master_data(broken):
+    day = _one_day(broken, "sales_lines")
+    _sql(broken,
+         # a customer vanishes from every extract of the master; a branch the master never had
+         f"""DELETE FROM raw.master_customers WHERE customer_code =
+             (SELECT min(customer_code) FROM raw.sales_lines WHERE _partition_date = DATE '{day}')""",
+         f"""UPDATE raw.sales_lines SET branch_code = 'BR99'
+             WHERE _partition_date = DATE '{day}' AND _source_line = (SELECT max(_source_line)
+               FROM raw.sales_lines WHERE _partition_date = DATE '{day}')""")
+    out = _validate(broken, "raw_sales_lines", (day, day))
+    assert not out.success_blocking
+    failed = _failed(out)
+    customer = failed[("error", "customer_code")]
+    assert customer["expectation_type"] == "unexpected_rows_expectation"
+    assert customer["unexpected_count"] >= 1
+    sample = customer["sample_unexpected_values"][0]
+    assert set(sample) == {"customer_code", "_source_file", "_source_line"}
+    assert sample["_source_file"].startswith("sales/")
+    branch = failed[("error", "branch_code")]
+    assert branch["unexpected_count"] == 1 and branch["sample_unexpected_values"][0]["branch_code"] == "BR99"
+
+
+def test_types_uniqueness_ranges_and_value_sets(broken):
+    day = _one_day(broken, "receivables")
+    _sql(broken,
+         # a type drift (amount as text), a PAYMENT dated before its invoice, an INVOICE copy
+         "ALTER TABLE raw.receivables ALTER amount_paid TYPE VARCHAR",
+         f"""UPDATE raw.receivables SET payment_date = invoice_date - 1
+             WHERE rowid = (SELECT min(rowid) FROM raw.receivables WHERE record_type = 'PAYMENT'
+                            AND _partition_date = DATE '{day}')""",
+         f"""INSERT INTO raw.receivables SELECT * FROM raw.receivables
+             WHERE record_type = 'INVOICE' AND _partition_date = DATE '{day}' LIMIT 1""")
+    out = _validate(broken, "raw_receivables", (day, day))
+    failed = {(f["expectation_type"], f["column"]) for f in out.errors}
+    types = next(f for f in out.errors if f["expectation_type"] == "unexpected_rows_expectation"
+                 and f["column"] is None)
+    assert types["sample_unexpected_values"] == [
+        {"column_name": "amount_paid", "expected_kind": "decimal", "actual_type": "VARCHAR"}]
+    duplicate = next(f for f in out.errors if f["column"] == "record_type,invoice_no,payment_no")
+    assert duplicate["sample_unexpected_values"][0]["record_type"] == "INVOICE"  # payment_no NULL
+    assert ("expect_column_pair_values_a_to_be_greater_than_b", "payment_date") in failed
+
+
+def test_weekly_stock_window_is_monday_to_sunday(broken):
+    week = _one_day(broken, "stock_reports", nth=2)
+    assert week.weekday() == 0
+    sunday = week + dt.timedelta(days=6)
+    _sql(broken, f"""UPDATE raw.stock_reports SET report_date = DATE '{sunday}' + 1
+                     WHERE _partition_date = DATE '{week}' AND _source_line = 2""")
+    out = _validate(broken, "raw_stock_reports", (week, sunday))
+    (window,) = [f for f in out.errors if f["column"] == "report_date"]
+    assert window["unexpected_count"] >= 1
+    assert out.parameters == {"partition_start": f"{week}T00:00:00", "partition_end": f"{sunday}T00:00:00"}
+    # the Monday after is also a WARN (reports are as of Sunday), not a second ERROR
+    assert sorted(f["severity"] for f in out.failed if f["column"] == "report_date") == ["error", "warn"]
+
+
+def test_volume_anomaly_warns_and_does_not_block(broken):
+    con = duckdb.connect(str(broken))
+    try:  # make the sales history large and steady enough for a baseline: 60 copies per row
+        con.execute("CREATE TEMP TABLE x AS SELECT * FROM raw.sales_lines")
+        con.execute("""INSERT INTO raw.sales_lines
+                       SELECT x.* REPLACE (invoice_no || '-' || CAST(k AS VARCHAR) AS invoice_no)
+                       FROM x, range(1, 60) AS r(k)""")
+        day = con.execute("SELECT max(_partition_date) FROM raw.sales_lines WHERE isodow(_partition_date) = 3"
+                          ).fetchone()[0]
+        con.execute(f"DELETE FROM raw.sales_lines WHERE _partition_date = DATE '{day}' AND invoice_no LIKE '%-%'")
+    finally:
+        con.close()
+    out = _validate(broken, "raw_sales_lines", (day, day))
+    assert out.success_blocking and not out.success, out.summary()
+    (volume,) = out.warnings
+    assert volume["column"] == "_partition_date"
+    (row,) = volume["sample_unexpected_values"]
+    assert row["partition_date"] == day.isoformat() and row["row_count"] < 0.3 * row["same_weekday_avg"]
+
+
+def test_mean_price_out_of_band_is_a_warning(broken):
+    day = _one_day(broken, "sales_lines")
+    _sql(broken, f"UPDATE raw.sales_lines SET unit_price = unit_price * 100 WHERE _partition_date = DATE '{day}'")
+    out = _validate(broken, "raw_sales_lines", (day, day))
+    assert out.success_blocking, out.summary()
+    assert ("warn", "unit_price") in _failed(out)
+
+
+def test_a_missing_master_table_fails_in_the_pipeline_and_is_skipped_ad_hoc(broken):
+    _sql(broken, "DROP TABLE raw.master_reps")
+    day = _one_day(broken, "sales_lines")
+    strict = _validate(broken, "raw_sales_lines", (day, day))
+    (f,) = strict.errors
+    assert f["column"] == "rep_code" and "master_reps" in f["exception"]
+    # the rollback patch: the expectations after the broken one still ran cleanly
+    assert strict.evaluated == len(gr.load_suite("raw_sales_lines").expectations)
+    loose = gr.validate("raw_sales_lines", duckdb_path=broken, query_or_table="raw.sales_lines",
+                        partition_filter={"_partition_date": day})
+    assert loose.success_blocking and [s["column"] for s in loose.skipped] == ["rep_code"]
