@@ -72,3 +72,38 @@ def test_run_is_recorded_in_the_dagster_instance(pipeline_run):
         runs = instance.get_runs()
         assert {r.job_name for r in runs} == {"daily_pipeline", "weekly_stock", "reference_data"}
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+
+
+def test_no_sensitive_value_reaches_serving_parquet_or_reports(pipeline_run):
+    """Phones, legal representatives, tax ids, banks and accounts stay in the raw layer."""
+    home, _ = pipeline_run
+    secrets = {v for v in (home / "generated" / "sensitive_values.txt").read_text(encoding="utf-8").splitlines() if v}
+    assert len(secrets) > 50
+    found = []
+    con = duckdb.connect(str(home / "serving" / "serving.duckdb"), read_only=True)
+    for schema, table, column in con.execute(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns").fetchall():
+        values = {r[0] for r in con.execute(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) FROM "{schema}"."{table}"').fetchall()}
+        found += [f"serving {table}.{column}: {v}" for v in values & secrets]
+    con.close()
+    for pq in (home / "serving" / "parquet" / "current").rglob("*.parquet"):
+        rel = duckdb.sql(f"SELECT * FROM '{pq}'")
+        for column in rel.columns:
+            values = {r[0] for r in duckdb.sql(f"SELECT DISTINCT CAST(\"{column}\" AS VARCHAR) FROM '{pq}'").fetchall()}
+            found += [f"{pq.name} {column}: {v}" for v in values & secrets]
+    from python_calamine import CalamineWorkbook
+
+    for f in (home / "reports").rglob("*"):
+        if f.suffix == ".html":
+            text = f.read_text(encoding="utf-8")
+            found += [f"{f.name}: {s}" for s in secrets if s in text]
+        elif f.suffix == ".xlsx":
+            wb = CalamineWorkbook.from_path(str(f))
+            cells = {str(c) for name in wb.sheet_names for row in wb.get_sheet_by_name(name).to_python() for c in row}
+            found += [f"{f.name}: {v}" for v in cells & secrets]
+    # the raw layer does hold them (the scan would find them if they leaked)
+    raw = duckdb.connect(str(home / "warehouse" / "warehouse.duckdb"), read_only=True)
+    phones = {r[0] for r in raw.execute("SELECT DISTINCT phone FROM raw.master_customers").fetchall()}
+    raw.close()
+    assert phones & secrets
+    assert found == []
