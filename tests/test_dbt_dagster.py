@@ -1,0 +1,58 @@
+"""The dbt project as Dagster assets (pipelines/transform/assets.py, on the manifest prepared by
+``dagster-dbt project prepare-and-package``): dbt sources are the raw ingest assets, the daily
+partitioned set is exactly the incremental facts, static reference nodes are known, and the
+serving database publishes every contracted mart and nothing sensitive."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from support import sensitive_columns
+
+
+def _manifest() -> dict:
+    from pipelines.transform.project import dbt_project
+
+    return json.loads(dbt_project.manifest_path.read_text())
+
+
+def test_staging_models_depend_on_the_raw_ingest_assets():
+    from pipelines.definitions import defs
+    from pipelines.ingest.config import load_sources
+
+    specs = {s.key: s for s in defs.resolve_all_asset_specs()}
+    for source in load_sources().values():
+        raw_key = dg.AssetKey(["raw", source.table])
+        assert raw_key in specs, raw_key
+        children = [k for k, s in specs.items() if any(d.asset_key == raw_key for d in s.deps)
+                    and k.path[0] == "staging"]
+        assert len(children) == 1, (raw_key, children)
+
+
+def test_partitioned_asset_set_is_the_incremental_facts():
+    from pipelines.transform.assets import dbt_partitioned_models
+
+    names = {k.path[-1] for k in dbt_partitioned_models.keys}
+    assert names == {"fct_sales_lines", "fct_visits"}
+    assert dbt_partitioned_models.partitions_def is not None
+
+
+def test_reference_nodes_are_the_static_ones():
+    from pipelines.transform.assets import reference_nodes
+
+    assert {n["name"] for n in reference_nodes(_manifest())} == {"chinese_new_year", "dim_date"}
+
+
+def test_serving_publishes_every_contracted_mart_without_sensitive_columns():
+    from pipelines.transform.assets import bi_facing_models
+
+    published = {name for _, name, _ in bi_facing_models()}
+    assert {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "fct_sales_lines",
+            "fct_receivables", "fct_receivable_payments", "fct_stock_weekly", "fct_visits",
+            "mart_sales_monthly", "mart_receivables_monthly"} <= published
+    sensitive = sensitive_columns()
+    for node in _manifest()["nodes"].values():
+        if node["resource_type"] == "model" and node["name"] in published:
+            assert not set(node["columns"]) & sensitive, node["name"]
