@@ -1,6 +1,6 @@
 -- Calendar from var dim_date_start to var dim_date_end (one row per day). Fiscal quarter =
 -- calendar quarter. Working days are Monday–Friday outside the Chinese New Year period, which
--- is the 7 days starting on the seed's new_year_date.
+-- is the var cny_period_days (7) days starting on the seed's new_year_date.
 with days as (
     {{ date_spine(var('dim_date_start'), var('dim_date_end')) }}
 ),
@@ -8,7 +8,7 @@ with days as (
 cny as (
     select
         new_year_date,
-        cast({{ dbt.dateadd('day', 6, 'new_year_date') }} as date) as period_end
+        cast({{ dbt.dateadd('day', var('cny_period_days') - 1, 'new_year_date') }} as date) as period_end
     from {{ ref('chinese_new_year') }}
 ),
 
