@@ -9,6 +9,7 @@ import warnings
 
 import dagster as dg
 
+from pipelines.clv.assets import mart_customer_lifetime_value
 from pipelines.ingest.assets import build_ingest_assets
 from pipelines.ingest.sensors import landing_zone_sensor, run_failure_alert
 from pipelines.jobs import build_jobs, build_schedules
@@ -23,7 +24,8 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 defs = dg.Definitions(
-    assets=[*build_ingest_assets(), dbt_partitioned_models, dbt_models, serving_database, dashboard, branch_workbooks],
+    assets=[*build_ingest_assets(), dbt_partitioned_models, dbt_models, serving_database, dashboard, branch_workbooks,
+            mart_customer_lifetime_value],
     asset_checks=[*build_raw_checks(), source_freshness],
     jobs=[*build_jobs(), freshness_job],
     schedules=[*build_schedules(), freshness_schedule],

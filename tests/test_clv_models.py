@@ -210,3 +210,38 @@ def test_compute_as_of_edge_customers():
     assert nosale.historical_clv == 0.0 and nosale.predictive_clv == 0.0 and nosale.expected_purchases == 0.0
     assert np.isnan(nosale.p_alive) and np.isnan(nosale.expected_margin_per_purchase)
     assert (mart.predictive_clv >= 0).all() and mart.p_alive.dropna().between(0, 1).all()
+
+
+def test_expected_purchases_quadrature_fallback():
+    """Large a, b (dropout probability nearly the same for everyone): eq. 10's hypergeometric
+    function overflows and the Beta-quantile quadrature takes over; it agrees with eq. 10 where
+    both work and with the fixed-p limit where the Beta is a spike."""
+    x, T, t = np.array([0.0, 10.0, 1000.0]), np.array([100.0, 100.0, 156.0]), np.array([4.0, 156.0, 52.0])
+    for a in (0.8, 5.0, 50.0, 500.0):
+        params = {"r": 2.0, "alpha": 2.0, "a": a, "b": 30 * a}
+        quadrature = models._expected_alive_by_quadrature(2.0, 2.0, a, 30 * a, x, T, t)
+        t_x = T - 1.0
+        exact = np.array([models.bgnbd_expected_purchases(params, x[i:i + 1], t_x[i:i + 1], T[i:i + 1], t[i])[0]
+                          for i in range(3)]) / models.bgnbd_p_alive(params, x, t_x, T)
+        np.testing.assert_allclose(quadrature, exact, rtol=2e-5)
+    a, b = 5e6, 1.5e8
+    params = {"r": 2.0, "alpha": 2.0, "a": a, "b": b}
+    t_x = np.array([0.0, 90.0, 150.0])
+    with np.errstate(over="raise", invalid="raise"):
+        got = models.bgnbd_expected_purchases(params, x, t_x, T, t)[np.arange(3), np.arange(3)]
+    p0 = a / (a + b + x)
+    limit = -np.expm1(-(2.0 + x) * np.log1p(p0 * t / (2.0 + T))) / p0 * models.bgnbd_p_alive(params, x, t_x, T)
+    np.testing.assert_allclose(got, limit, rtol=1e-4)
+    assert np.all(np.isfinite(got))
+
+
+def test_fit_on_homogeneous_data_reaches_the_limit_and_is_flagged():
+    """Every customer with the same spend distribution: q and γ grow without bound (no
+    heterogeneity); the fit still converges, predictions stay finite."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 20, 400).astype(float)
+    zbar = rng.gamma(4.0 * x, 25.0 / (4.0 * x))         # mean of x Gamma(4, 25/4) spends, same ν for all
+    fit = models.fit_gamma_gamma(x, zbar)
+    assert fit.converged and fit.params["q"] > 100
+    value = models.gamma_gamma_expected_value(fit.params, np.array([0.0, 5.0]), np.array([np.nan, 30.0]))
+    assert np.all(np.isfinite(value)) and value[0] == pytest.approx(25.0, rel=0.1)
