@@ -139,3 +139,23 @@ def test_asset_is_in_definitions():
     spec = {s.key: s for s in defs.resolve_all_asset_specs()}[dg.AssetKey(["marts", "mart_customer_lifetime_value"])]
     assert spec.group_name == "marts"
     assert {dg.AssetKey(["marts", "fct_sales_lines"]), dg.AssetKey(["marts", "dim_customer"])} <= {d.asset_key for d in spec.deps}
+
+
+def test_asset_on_an_empty_fact(dwh_home):
+    """No sales yet: no month end to compute; the run succeeds and leaves both tables empty."""
+    path = dwh_home / "warehouse" / "empty.duckdb"
+    path.parent.mkdir(parents=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute("""create table marts.fct_sales_lines (customer_code varchar, invoice_date date,
+                       net_amount decimal(18, 2), margin_amount decimal(18, 2))""")
+        con.execute("""create table marts.dim_customer as select 'C1' as customer_code,
+                       date '2024-01-01' as valid_from, false as is_unknown_member""")
+    result = dg.materialize([mart_customer_lifetime_value], resources={"warehouse": WarehouseResource(path=str(path))})
+    assert result.success
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*) from marts.mart_customer_lifetime_value").fetchone()[0] == 0
+        assert con.execute("select count(*) from marts.clv_model_fits").fetchone()[0] == 0
+        types = dict(con.execute("""select column_name, data_type from information_schema.columns
+                                    where table_name = 'mart_customer_lifetime_value'""").fetchall())
+    assert types["as_of_date"] == "DATE" and types["predictive_clv"] == "DECIMAL(18,2)" and types["p_alive"] == "DOUBLE"

@@ -26,7 +26,9 @@ Design (documented in the mart's description too):
   from their first purchase on).
 * A model that did not converge leaves its outputs NULL for that as-of date (p_alive and
   expected purchases for BG/NBD, expected margin for Gamma-Gamma, predictive CLV for either);
-  the fits table says why.
+  the fits table says why. A fit whose parameters ran to the edge of the search box (customers
+  that do not differ in dropout or in margin: the MLE is the limiting model) is used and
+  flagged ``at_bound`` there.
 """
 
 from __future__ import annotations
