@@ -12,13 +12,13 @@ log-parameters (positivity without constraints) with analytic gradients.
 References
 ----------
 * BG/NBD: Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to
-  the Pareto/NBD model", Marketing Science 24(2): log-likelihood (their eq. 6, written with the
-  ratio B(a+1, b+x-1)/B(a, b+x) = a/(b+x-1) so that no hypergeometric function is needed),
-  conditional expectation (eq. 10) and P(alive) (Fader, Hardie & Lee 2008 note).
+  the Pareto/NBD model", Marketing Science 24(2): the closed-form log-likelihood (their eq. 6,
+  with B(a+1, b+x−1) / B(a, b+x) written as a / (b+x−1)), the conditional expectation (eq. 10)
+  and P(alive) (their note "Computing P(alive) using the BG/NBD model").
 * Gamma-Gamma: Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for customer
-  base analysis", JMR 42(4), after Colombo & Jiang (1999); Hardie's note "The Gamma-Gamma model
-  of monetary value" (2013): likelihood of the mean repeat spend z̄ given x repeat transactions,
-  and E[M | p, q, γ, x, z̄] = (γ + x z̄) p / (p x + q - 1).
+  base analysis", JMR 42(4), after Colombo & Jiang (1999); Fader & Hardie's note "The
+  Gamma-Gamma model of monetary value": likelihood of the mean repeat spend z̄ given x repeat
+  transactions, and E[M | p, q, γ, x, z̄] = (γ + x z̄) p / (p x + q − 1).
 
 Units: the caller chooses one time unit (the pipeline and the paper test use weeks) for
 recency t_x, age T and the prediction horizon; α is in that unit. Monetary values are rescaled
