@@ -41,11 +41,11 @@ def test_reader_never_fails_and_sees_whole_versions(dwh_home, tmp_path):
     from pipelines.cli import execute
     from pipelines.publish.serving import publish
     from pipelines.settings import paths
-    from pipelines.transform.assets import bi_facing_models
+    from pipelines.publish.assets import BI_TABLES
 
     p = paths()
     p.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    tables = [(schema, name) for schema, name, _ in bi_facing_models()]
+    tables = [(schema, name) for schema, name, _ in BI_TABLES]
     con = duckdb.connect(str(p.warehouse))
     for schema, name in tables:  # stand-ins for the marts: the test is about the swap, not their content
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
