@@ -1,0 +1,223 @@
+"""End-to-end benchmark: the pipeline as a user runs it (through Dagster) against the DuckDB
+floor (the same landing files loaded by DuckDB and the compiled dbt SQL executed in one
+DuckDB process, no orchestration), plus one day's incremental run and one quarter's credit
+rating. Outside the test suite:
+
+    .venv/bin/python benchmarks/run.py --scale S          # seconds
+    .venv/bin/python benchmarks/run.py --scale M          # ~10 M sales lines (tens of minutes)
+
+Writes/updates the scale's section of docs/benchmarks.md (with a description of the machine).
+Peak RSS is the largest resident set of any process of a stage (getrusage of the children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DOC = REPO / "docs" / "benchmarks.md"
+
+
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a child process; return (wall seconds, its peak RSS in MiB, output tail)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.monotonic()
+    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over all children so far (KiB)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return wall, max(peak, before) / 1024, proc.stdout
+
+
+def child_env(home: Path) -> dict[str, str]:
+    env = os.environ.copy()
+    env.update({"DWH_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home"), "PYTHONPATH": str(REPO),
+                "DWH_ENV": "prod"})
+    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+STAGES = [("validation", re.compile(r"(gx_|freshness|_check)")), ("ingest", re.compile(r"^raw__")),
+          ("clv", re.compile(r"lifetime_value")), ("publish", re.compile(r"^serving__")),
+          ("reports", re.compile(r"^reports__")), ("dbt", re.compile(r"dbt|^marts__|credit"))]
+
+
+def stage_times(home: Path, since: float) -> dict[str, float]:
+    """Seconds per stage, from the step events of the runs recorded in the Dagster instance."""
+    import dagster as dg
+
+    out: dict[str, float] = defaultdict(float)
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+        for run in instance.get_runs():
+            starts: dict[str, float] = {}
+            for rec in instance.all_logs(run.run_id):
+                if rec.timestamp < since or not rec.dagster_event:
+                    continue
+                ev = rec.dagster_event
+                if ev.event_type == dg.DagsterEventType.STEP_START:
+                    starts[ev.step_key] = rec.timestamp
+                elif ev.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+                    key = ev.step_key
+                    stage = next((name for name, rx in STAGES if rx.search(key)), "other")
+                    out[stage] += rec.timestamp - starts.get(key, rec.timestamp)
+    return dict(out)
+
+
+def floor(home: Path, floor_home: Path) -> tuple[float, float]:
+    """The DuckDB floor in one child process: ingest SQL + compiled dbt SQL, no orchestration."""
+    code = r"""
+import json, sys, time
+from datetime import date
+from pathlib import Path
+import duckdb
+sys.path.insert(0, sys.argv[3])
+from pipelines.ingest.assets import INGESTED_SOURCES
+from pipelines.ingest.load import load_window
+landing, db, repo = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+con = duckdb.connect(db)
+t0 = time.monotonic()
+for name in INGESTED_SOURCES:
+    load_window(con, name, landing, date(1990, 1, 1), date(2100, 1, 1), Path(db).parent / "tmp")
+t1 = time.monotonic()
+manifest = json.loads((repo / "dbt_project/target/manifest.json").read_text())
+nodes = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] in ("model", "seed")}
+order, seen = [], set()
+def visit(k):
+    if k in seen or k not in nodes: return
+    seen.add(k)
+    for d in nodes[k]["depends_on"]["nodes"]: visit(d)
+    order.append(k)
+for k in sorted(nodes): visit(k)
+compiled = Path(sys.argv[4])
+for k in order:
+    n = nodes[k]
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{n["schema"]}"')
+    rel = f'"{n["schema"]}"."{n["alias"]}"'
+    if n["resource_type"] == "seed":
+        path = repo / "dbt_project" / n["original_file_path"]
+        con.execute(f"CREATE OR REPLACE TABLE {rel} AS SELECT * FROM read_csv('{path}')")
+        continue
+    sql = (compiled / n["original_file_path"]).read_text()
+    kind = "VIEW" if n["config"]["materialized"] == "view" else "TABLE"
+    con.execute(f"CREATE OR REPLACE {kind} {rel} AS {sql}")
+t2 = time.monotonic()
+print(json.dumps({"ingest": t1 - t0, "transform": t2 - t1}))
+"""
+    compiled = floor_home / "compiled"
+    env = child_env(floor_home)
+    env["DWH_WAREHOUSE_PATH"] = str(floor_home / "floor.duckdb")
+    # compile with the rules (and no partition window: full build)
+    run_child([PY, "-m", "pipelines", "dbt", "compile", "--target-path", str(floor_home / "target")], env)
+    shutil.copytree(floor_home / "target" / "compiled" / "distributor_dwh", compiled, dirs_exist_ok=True)
+    wall, peak, out = run_child([PY, "-c", code, str(home / "landing"), str(floor_home / "floor.duckdb"), str(REPO),
+                                 str(compiled)], env)
+    return wall, peak
+
+
+def machine() -> str:
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), platform.processor())
+    mem = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))) // 1024
+    import duckdb
+
+    return (f"{os.cpu_count()} cores ({cpu}), {mem / 1024:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="S", choices=["tiny", "S", "default", "M"])
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--out", type=Path, default=None, help="work folder (default var/bench/<scale>)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = ap.parse_args()
+    home = (args.out or REPO / "var" / "bench" / args.scale).resolve()
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    env = child_env(home)
+    results: dict[str, object] = {"scale": args.scale, "machine": machine(),
+                                  "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+    gen_wall, gen_rss, _ = run_child([PY, "-m", "pipelines.generate", "--out", str(home), "--scale", args.scale,
+                                      "--seed", str(args.seed), "--clean", "--no-progress"], env)
+    manifest = json.loads((home / "generated" / "manifest.json").read_text())
+    results["generate"] = {"wall_s": gen_wall, "peak_rss_mib": gen_rss, "counts": manifest.get("counts")}
+
+    since = time.time()
+    wall, rss, _ = run_child([PY, "-m", "pipelines", "run"], env)
+    stages = stage_times(home, since)
+    results["pipeline"] = {"wall_s": wall, "peak_rss_mib": rss, "stages_s": stages}
+
+    floor_wall, floor_rss = floor(home, home / "floor")
+    results["floor"] = {"wall_s": floor_wall, "peak_rss_mib": floor_rss}
+
+    last = date.fromisoformat(manifest["period"]["end"])
+    since = time.time()
+    day_wall, day_rss, _ = run_child([PY, "-c", f"import sys; from datetime import date; from pipelines.cli import execute; "
+                                             f"sys.exit(0 if execute('daily_pipeline', date.fromisoformat('{last}'), "
+                                             f"date.fromisoformat('{last}')) else 1)"], env)
+    results["incremental_day"] = {"wall_s": day_wall, "peak_rss_mib": day_rss, "stages_s": stage_times(home, since)}
+
+    from pipelines.definitions import defs
+
+    if "credit_rating_quarterly" in {j.name for j in defs.resolve_all_job_defs()}:
+        q_end = date(last.year, 3 * ((last.month - 1) // 3) + 1, 1) - timedelta(days=1)
+        q_start = date(q_end.year, q_end.month - 2, 1)
+        q_wall, q_rss, _ = run_child([PY, "-c", f"import sys; from datetime import date; from pipelines.cli import execute; "
+                                               f"sys.exit(0 if execute('credit_rating_quarterly', date.fromisoformat('{q_start}'), "
+                                               f"date.fromisoformat('{q_end}')) else 1)"], env)
+        results["credit_quarter"] = {"wall_s": q_wall, "peak_rss_mib": q_rss, "quarter_end": str(q_end)}
+    write_doc(results)
+    print(json.dumps(results, indent=2, default=str))
+    if not args.keep:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def write_doc(r: dict) -> None:
+    p, f = r["pipeline"], r["floor"]
+    stages = p["stages_s"]
+    wall = p["wall_s"]
+    day = r["incremental_day"]
+    lines = [f"## Scale {r['scale']} — measured {r['date']}", "", f"Machine: {r['machine']}", "",
+             f"Data: {json.dumps(r['generate']['counts'])} (generated in {r['generate']['wall_s']:.0f} s, "
+             f"peak RSS {r['generate']['peak_rss_mib']:.0f} MiB)", "",
+             "| measure | value | target (M) |", "|---|---:|---|",
+             f"| full pipeline through Dagster (landing → serving + reports) | {wall:.1f} s | |",
+             f"| DuckDB floor (ingest SQL + compiled dbt SQL, one process) | {f['wall_s']:.1f} s | |",
+             f"| pipeline ÷ floor | {wall / f['wall_s']:.2f} | ≤ 1.5 |",
+             f"| peak RSS (pipeline) | {p['peak_rss_mib']:.0f} MiB | ≤ 3 GiB |",
+             f"| one day incremental on the full history | {day['wall_s']:.1f} s ({day['wall_s'] / wall:.1%} of full) | ≤ 5 % |",
+             f"| validation share of wall time | {stages.get('validation', 0) / wall:.1%} | ≤ 10 % |"]
+    if "credit_quarter" in r:
+        lines.append(f"| one quarter's credit rating | {r['credit_quarter']['wall_s']:.1f} s | ≤ 30 s |")
+    lines += ["", "Wall time per stage (sum of Dagster step durations; the rest is process start, "
+              "definition loading and run bookkeeping):", "", "| stage | seconds | share |", "|---|---:|---:|"]
+    for name in ("ingest", "validation", "dbt", "clv", "publish", "reports", "other"):
+        if name in stages:
+            lines.append(f"| {name} | {stages[name]:.1f} | {stages[name] / wall:.1%} |")
+    section = "\n".join(lines) + "\n"
+    head = "# Benchmarks\n\nProduced by `benchmarks/run.py`; each section is one run at one scale.\n\n"
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else head
+    pattern = re.compile(rf"## Scale {re.escape(r['scale'])} — .*?(?=\n## Scale |\Z)", re.S)
+    text = pattern.sub(section.rstrip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
