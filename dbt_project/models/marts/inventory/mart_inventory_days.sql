@@ -1,0 +1,111 @@
+-- Distributor inventory days per customer, SKU and week (grain customer_code × sku ×
+-- week_start), R5 of shared/domain-rules.md with rules.yml r5_inventory: average daily
+-- sell-out over the trailing window (the report's week and the weeks before it, window_days
+-- days in all; a week without a report counts no sell-out; the divisor is always the window's
+-- days), days of inventory = closing ÷ average daily sell-out, its band, the stagnant flag and
+-- the suggested order quantity, which deducts the goods invoiced to the customer (SKU, net of
+-- returns) after the report date up to and including the next report date (for the latest
+-- report: everything invoiced since).
+{%- set window_days = segment_rule('r5_inventory.sellout_window_days') or 28 %}
+{%- set stagnant_days = segment_rule('r5_inventory.stagnant_no_sellout_days') or 28 %}
+{%- set low = segment_rule('r5_inventory.low_days_below') %}
+{%- set high = segment_rule('r5_inventory.high_days_above') %}
+{%- set target_days = segment_rule('r5_inventory.target_days') %}
+
+with stock as (
+    select
+        customer_code,
+        sku,
+        week_start,
+        week_end,
+        report_date,
+        sell_out_qty,
+        closing_qty,
+        lead(report_date) over (partition by customer_code, sku order by week_start) as next_report_date
+    from {{ ref('fct_stock_weekly') }}
+),
+
+trailing_sell_out as (
+    select
+        stock.customer_code,
+        stock.sku,
+        stock.week_start,
+        sum(case when earlier.week_start > cast({{ dbt.dateadd('day', -1 * window_days, 'stock.week_start') }} as date)
+                 then earlier.sell_out_qty else 0 end)                 as window_sell_out_qty,
+        sum(case when earlier.week_start > cast({{ dbt.dateadd('day', -1 * window_days, 'stock.week_start') }} as date)
+                 then 1 else 0 end)                                    as window_reports,
+        sum(case when earlier.week_start > cast({{ dbt.dateadd('day', -1 * stagnant_days, 'stock.week_start') }} as date)
+                 then earlier.sell_out_qty else 0 end)                 as stagnant_window_sell_out_qty
+    from stock
+    inner join stock earlier
+        on earlier.customer_code = stock.customer_code
+        and earlier.sku = stock.sku
+        and earlier.week_start <= stock.week_start
+        and earlier.week_start > cast({{ dbt.dateadd('day', -1 * [window_days, stagnant_days] | max, 'stock.week_start') }} as date)
+    group by 1, 2, 3
+),
+
+invoiced as (
+    select
+        stock.customer_code,
+        stock.sku,
+        stock.week_start,
+        sum(lines.qty) as invoiced_qty
+    from stock
+    inner join {{ ref('fct_sales_lines') }} lines
+        on lines.customer_code = stock.customer_code
+        and lines.sku = stock.sku
+        and lines.invoice_date > stock.report_date
+        and (stock.next_report_date is null or lines.invoice_date <= stock.next_report_date)
+    group by 1, 2, 3
+),
+
+measured as (
+    select
+        stock.*,
+        trailing_sell_out.window_sell_out_qty,
+        trailing_sell_out.window_reports,
+        trailing_sell_out.stagnant_window_sell_out_qty,
+        cast(trailing_sell_out.window_sell_out_qty as numeric(18, 4)) / {{ window_days }} as avg_daily_sell_out_raw,
+        coalesce(invoiced.invoiced_qty, 0)                             as invoiced_since_report_qty
+    from stock
+    inner join trailing_sell_out
+        on trailing_sell_out.customer_code = stock.customer_code
+        and trailing_sell_out.sku = stock.sku
+        and trailing_sell_out.week_start = stock.week_start
+    left join invoiced
+        on invoiced.customer_code = stock.customer_code
+        and invoiced.sku = stock.sku
+        and invoiced.week_start = stock.week_start
+)
+
+select
+    cast(week_start as date)                                          as week_start,
+    cast(week_end as date)                                            as week_end,
+    cast(report_date as date)                                         as report_date,
+    cast(customer_code as {{ dbt.type_string() }})                    as customer_code,
+    cast(sku as {{ dbt.type_string() }})                              as sku,
+    cast(sell_out_qty as numeric(18, 4))                              as sell_out_qty,
+    cast(closing_qty as numeric(18, 4))                               as closing_qty,
+    cast(window_sell_out_qty as numeric(18, 4))                       as window_sell_out_qty,
+    cast(window_reports as integer)                                   as window_reports,
+    cast(round(avg_daily_sell_out_raw, 4) as numeric(18, 4))          as avg_daily_sell_out,
+    -- closing × window days ÷ window sell-out (= closing ÷ average daily sell-out)
+    cast(case when window_sell_out_qty > 0
+        then round(cast(closing_qty as double precision) * {{ window_days }} / cast(window_sell_out_qty as double precision), 2)
+    end as numeric(18, 2))                                            as days_of_inventory,
+    -- band compared exactly: closing × window days against the limit × window sell-out
+    cast(case
+        when window_sell_out_qty > 0 and closing_qty * {{ window_days }} < {{ low }} * window_sell_out_qty then 'low'
+        when window_sell_out_qty > 0 and closing_qty * {{ window_days }} > {{ high }} * window_sell_out_qty then 'high'
+        when window_sell_out_qty > 0 then 'normal'
+        when closing_qty > 0 then 'high'
+    end as {{ dbt.type_string() }})                                   as inventory_band,
+    coalesce(stagnant_window_sell_out_qty <= 0 and closing_qty > 0, false) as is_stagnant,
+    cast(invoiced_since_report_qty as numeric(18, 4))                 as invoiced_since_report_qty,
+    cast(round(case
+        when {{ target_days }} * avg_daily_sell_out_raw - closing_qty - invoiced_since_report_qty > 0
+        then {{ target_days }} * avg_daily_sell_out_raw - closing_qty - invoiced_since_report_qty
+        else 0
+    end, 4) as numeric(18, 4))                                        as suggested_order_qty
+from measured
