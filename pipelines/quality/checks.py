@@ -12,9 +12,22 @@ Great Expectations.
   The publish asset depends on the marts, so a failing mart check keeps the serving database
   as it was. A new mart only needs its JSON file.
 
-Every check runs through SQL on DuckDB, hands the step's warehouse connection to GX
+Suite files are read from ``expectations/`` (or ``$DWH_EXPECTATIONS_DIR``) at every
+validation, so an edited suite takes effect on the next run; which checks exist is decided
+when the definitions load. Every check runs through SQL on DuckDB, hands the step's warehouse connection to GX
 (``gx_runtime.validate(connection=...)``), records the outcome in
 ``quality.validation_results`` and rebuilds the Data Docs site at ``paths().data_docs``.
+
+``quality.partition_status`` (a view) gives, per raw asset and day, the outcome of the latest
+validation covering that day: ``valid`` is false while the day's rows failed an ERROR
+expectation and have not been re-validated.
+
+Cost (default-scale sample data: 3 years, 521 k sales lines; 2 CPUs; GX imported; median
+of 3): one daily partition 0.3-1.0 s per suite (sales lines, 38 expectations: 0.97 s; all nine
+raw suites for one day and one stock week: 5.4 s); the whole history in one validation 0.3-2.8 s
+per suite (sales lines 2.8 s; all nine: 8.8 s). GX's fixed cost per expectation (~20 ms)
+dominates; the SQL itself is a few ms per query. Rebuilding Data Docs after a check takes
+0.5 s, growing with the number of validations the process holds (1.7 s with 55).
 
 Severity: a failed ERROR-severity expectation (or one that could not be evaluated, e.g. its
 query names a missing table: ``on_missing_table="fail"``) fails the check at severity ERROR,
@@ -24,8 +37,10 @@ check at severity WARN, are recorded and shown, and block nothing.
 """
 
 import json
+import os
 import warnings
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 
@@ -39,10 +54,35 @@ CREATE TABLE IF NOT EXISTS quality.validation_results (
     run_id VARCHAR, check_name VARCHAR, asset VARCHAR, suite VARCHAR,
     partition_start DATE, partition_end DATE, success_blocking BOOLEAN, success BOOLEAN,
     evaluated INTEGER, failed_errors INTEGER, failed_warnings INTEGER, failed JSON,
-    duration_s DOUBLE, validated_at TIMESTAMPTZ)"""
+    duration_s DOUBLE, validated_at TIMESTAMPTZ);
+CREATE OR REPLACE VIEW quality.partition_status AS
+-- per raw asset and day: the latest validation whose window covers the day. A day whose
+-- latest validation failed an ERROR expectation (valid = false) holds rows that downstream
+-- models have not seen validated; models reading raw across runs can exclude it.
+WITH days AS (
+    SELECT asset, suite, run_id, validated_at, success_blocking, success,
+           CAST(unnest(generate_series(CAST(partition_start AS TIMESTAMP), CAST(partition_end AS TIMESTAMP),
+                                       INTERVAL 1 DAY)) AS DATE) AS partition_date
+    FROM quality.validation_results
+    WHERE partition_start IS NOT NULL)
+SELECT asset, suite, partition_date,
+       arg_max(success_blocking, validated_at) AS valid,
+       arg_max(success, validated_at) AS clean,
+       max(validated_at) AS validated_at,
+       arg_max(run_id, validated_at) AS run_id
+FROM days
+GROUP BY asset, suite, partition_date"""
 
 #: suites whose name starts with this validate raw partitions; all others validate a model
 RAW_PREFIX = "raw_"
+#: environment variable pointing the checks at another suites folder (tests, trying a suite
+#: change on a copy of the warehouse); the default is the repository's expectations/
+SUITES_DIR_ENV = "DWH_EXPECTATIONS_DIR"
+
+
+def suites_dir() -> Path:
+    """The folder the checks read suite files from (read at every validation)."""
+    return Path(os.environ.get(SUITES_DIR_ENV) or EXPECTATIONS_DIR)
 _SAMPLE_CHARS = 160
 
 
@@ -123,6 +163,7 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
                 suite, connection=con, query_or_table=f"raw.{table}",
                 partition_filter={"_partition_date": window} if window else None,
                 run_name=f"{context.run.run_id}-{suite}", on_missing_table="fail",
+                suites_dir=suites_dir(),
             )
             _record(con, context, f"gx_{suite}", key, suite, window, outcome)
         return _result(context, outcome, f"{window[0]} .. {window[1]}" if window else "whole table")
@@ -135,11 +176,11 @@ def model_suites() -> list[tuple[str, dg.AssetKey, str]]:
     from pipelines.quality import gx_runtime
 
     out = []
-    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
+    for path in sorted(suites_dir().glob("*.json")):
         name = path.stem
         if name.startswith(RAW_PREFIX):
             continue
-        spec = gx_runtime.load_suite(name)
+        spec = gx_runtime.load_suite(name, suites_dir())
         key = dg.AssetKey.from_user_string(spec.meta.get("asset_key") or f"marts/{name}")
         out.append((name, key, spec.meta.get("relation") or f"marts.{name}"))
     return out
@@ -159,6 +200,7 @@ def build_model_check(suite: str, key: dg.AssetKey, relation: str) -> dg.AssetCh
             outcome = gx_runtime.validate(
                 suite, connection=con, query_or_table=relation,
                 run_name=f"{context.run.run_id}-{suite}", on_missing_table="fail",
+                suites_dir=suites_dir(),
             )
             _record(con, context, f"gx_{suite}", key, suite, None, outcome)
         return _result(context, outcome, f"whole {relation}")
@@ -190,7 +232,7 @@ def build_model_checks() -> list[dg.AssetChecksDefinition]:
 def build_raw_checks_only() -> list[dg.AssetChecksDefinition]:
     sources = load_sources()
     tables = [sources[name].table for name in INGESTED_SOURCES]
-    return [build_raw_check(t) for t in tables if (EXPECTATIONS_DIR / f"{RAW_PREFIX}{t}.json").exists()]
+    return [build_raw_check(t) for t in tables if (suites_dir() / f"{RAW_PREFIX}{t}.json").exists()]
 
 
 def build_gx_checks() -> list[dg.AssetChecksDefinition]:

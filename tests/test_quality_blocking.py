@@ -1,0 +1,251 @@
+"""Blocking and WARN semantics end to end: real Dagster (runs executed in-process on an
+instance in a temp DAGSTER_HOME via ``pipelines.cli``), real GX, real DuckDB, real dbt, on
+the tiny generated landing zone.
+
+After one good run of the whole pipeline, one day's sales file is rewritten and that day
+re-run: rows that load into raw but break an ERROR expectation must stop dbt and publish
+(the served data stays as it was); rows that break only WARN expectations must not.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import copy_landing
+
+
+@dataclass
+class Env:
+    home: Path
+    day: dt.date
+    sales_file: Path
+    original: bytes
+
+
+def _sales_day(landing: Path) -> tuple[dt.date, Path]:
+    """A weekday with a UTF-8 CSV sales file of at least 4 lines."""
+    for path in sorted(landing.glob("sales/*/*/sales_*.csv")):
+        if path.name.endswith(".gbk.csv"):
+            continue
+        day = dt.datetime.strptime(path.stem.split("_")[1], "%Y%m%d").date()
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+        if day.weekday() < 5 and len(rows) >= 5 and day.day > 7:
+            return day, path
+    raise AssertionError("no suitable sales file in the tiny landing zone")
+
+
+@pytest.fixture(scope="module")
+def env(tiny_generated, tmp_path_factory):
+    home = tmp_path_factory.mktemp("quality_blocking") / "var"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DWH_HOME", str(home))
+        mp.setenv("DWH_ENV", "test")
+        mp.setenv("DAGSTER_HOME", str(home / "dagster_home"))
+        mp.delenv("DWH_LANDING_DIR", raising=False)
+        (home / "dagster_home").mkdir(parents=True)
+        landing = copy_landing(tiny_generated, home)
+        from pipelines import cli
+
+        start, end = cli.landing_date_range(landing)
+        assert cli.run_all(start, end), "the good run of the whole pipeline failed"
+        day, path = _sales_day(landing)
+        yield Env(home, day, path, path.read_bytes())
+
+
+def _rewrite(path: Path, original: bytes, change) -> None:
+    """Rewrite a sales CSV from its original bytes, ``change(row_index, row_dict)`` per data row."""
+    reader = csv.DictReader(io.StringIO(original.decode("utf-8")))
+    rows = list(reader)
+    for i, row in enumerate(rows):
+        change(i, row)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _sales_to_serving() -> tuple[list[str], set[str]]:
+    """The assets on the path raw/sales_lines -> marts/mart_sales_monthly -> serving/database
+    (what a re-run of a sales day needs; a subset keeps the test fast), and everything
+    downstream of raw/sales_lines."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    sales, mart, serving = (dg.AssetKey.from_user_string(k)
+                            for k in ("raw/sales_lines", "marts/mart_sales_monthly", "serving/database"))
+    down = dg.AssetSelection.assets(sales).downstream().resolve(graph)
+    up = dg.AssetSelection.assets(mart).upstream().resolve(graph)
+    path = sorted(k.to_user_string() for k in (down & up) | {serving})
+    return path, {k.to_user_string() for k in down}
+
+
+def _served(home: Path) -> dict:
+    con = duckdb.connect(str(home / "serving" / "serving.duckdb"), read_only=True)
+    try:
+        return {"publish": con.execute("SELECT * FROM _publish ORDER BY ALL").fetchall(),
+                "mart": con.execute("SELECT * FROM mart_sales_monthly ORDER BY ALL").fetchall()}
+    finally:
+        con.close()
+
+
+def _last_run(home: Path):
+    """(run, step keys started, asset keys materialized, check evaluations by check name)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+        (run,) = instance.get_runs(limit=1)
+        started, materialized, checks = set(), set(), {}
+        for record in instance.all_logs(run.run_id):
+            event = record.dagster_event
+            if event is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                started.add(event.step_key)
+            elif event.event_type_value == "ASSET_MATERIALIZATION":
+                materialized.add(event.asset_key.to_user_string())
+            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+                evaluation = event.event_specific_data
+                checks[evaluation.check_name] = evaluation
+        return run, started, materialized, checks
+
+
+def _validation_rows(home: Path, run_id: str) -> dict:
+    con = duckdb.connect(str(home / "warehouse" / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT check_name, success_blocking, success, failed_errors, failed_warnings, failed "
+                           "FROM quality.validation_results WHERE run_id = ?", [run_id]).fetchall()
+    finally:
+        con.close()
+    return {r[0]: r[1:] for r in rows}
+
+
+def _day_status(home: Path, day: dt.date):
+    con = duckdb.connect(str(home / "warehouse" / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT valid, run_id FROM quality.partition_status "
+                           "WHERE asset = 'raw/sales_lines' AND partition_date = ?", [day]).fetchone()
+    finally:
+        con.close()
+
+
+def test_data_docs_and_results_after_a_run(env):
+    index = env.home / "data_docs" / "index.html"
+    assert index.is_file()
+    html = index.read_text(encoding="utf-8")
+    for suite in ("raw_sales_lines", "raw_master_customers", "raw_stock_reports", "raw_credit_rating_overrides",
+                  "mart_sales_monthly"):
+        assert suite in html, suite
+    assert list((env.home / "data_docs" / "validations").rglob("*.html"))
+    con = duckdb.connect(str(env.home / "warehouse" / "warehouse.duckdb"), read_only=True)
+    try:
+        recorded = {r[0] for r in con.execute("SELECT DISTINCT suite FROM quality.validation_results").fetchall()}
+        blocking = con.execute("SELECT count(*) FROM quality.validation_results WHERE NOT success_blocking").fetchone()
+    finally:
+        con.close()
+    suites = {p.stem for p in (Path(__file__).parent.parent / "expectations").glob("*.json")}
+    assert recorded == suites
+    assert blocking == (0,)
+
+
+def test_error_failure_blocks_everything_downstream_and_keeps_served_data(env):
+    from pipelines.cli import execute
+
+    before = _served(env.home)
+
+    def corrupt(i, row):
+        if i == 0:
+            row["unit_price"] = "-1.00"  # ingest has no rule on prices; the suite has (ERROR)
+        if i == 1:
+            row["branch_code"] = "BR99"  # ingest does not check branches; the suite does (ERROR)
+
+    _rewrite(env.sales_file, env.original, corrupt)
+    path, downstream = _sales_to_serving()
+    assert execute("daily_pipeline", env.day, env.day, assets=path) is False
+
+    run, started, materialized, checks = _last_run(env.home)
+    import dagster as dg
+
+    check = checks["gx_raw_sales_lines"]
+    assert check.passed is False and check.severity == dg.AssetCheckSeverity.ERROR
+    table = check.metadata["failed_expectations"].value
+    assert "unit_price" in table and "BR99" in table
+    # the bad rows did load (ingest accepted them) ...
+    assert "raw/sales_lines" in materialized
+    # ... but nothing downstream of them ran: no dbt step, no publish
+    assert {"dbt_partitioned_models", "dbt_models"}.isdisjoint(started) and "serving__database" not in started
+    assert materialized & downstream == {"raw/sales_lines"}, materialized
+    assert _served(env.home) == before
+    recorded = _validation_rows(env.home, run.run_id)["gx_raw_sales_lines"]
+    assert recorded[0] is False and recorded[2] >= 2 and "BR99" in recorded[4]
+    assert _day_status(env.home, env.day) == (False, run.run_id)  # raw holds unvalidated rows for the day
+
+
+def test_warn_only_failure_does_not_block(env):
+    from pipelines.cli import execute
+
+    before = _served(env.home)
+
+    def blank_rep(i, row):
+        if i == 0:
+            row["rep_code"] = ""  # rep_code is optional in sources.yml; the suite warns
+
+    _rewrite(env.sales_file, env.original, blank_rep)
+    path, _downstream = _sales_to_serving()
+    try:
+        assert execute("daily_pipeline", env.day, env.day, assets=path) is True
+    finally:
+        env.sales_file.write_bytes(env.original)
+
+    run, started, materialized, checks = _last_run(env.home)
+    import dagster as dg
+
+    check = checks["gx_raw_sales_lines"]
+    assert check.passed is False and check.severity == dg.AssetCheckSeverity.WARN
+    assert "rep_code" in check.metadata["failed_expectations"].value
+    assert checks["gx_mart_sales_monthly"].passed
+    assert "serving/database" in materialized and "marts/mart_sales_monthly" in materialized
+    after = _served(env.home)
+    assert after["publish"] != before["publish"]  # a new publish, from this run
+    assert after["publish"][0][2] == run.run_id
+    recorded = _validation_rows(env.home, run.run_id)["gx_raw_sales_lines"]
+    assert recorded[0] is True and recorded[1] is False and recorded[3] >= 1
+    assert _day_status(env.home, env.day) == (True, run.run_id)
+
+
+def test_error_in_a_mart_suite_blocks_publish(env, tmp_path, monkeypatch):
+    """The mart checks gate publish: a mart failing an ERROR expectation is not served."""
+    import json
+    import shutil
+
+    import dagster as dg
+
+    from pipelines.cli import execute
+    from pipelines.quality.checks import SUITES_DIR_ENV
+
+    suites = tmp_path / "expectations"
+    shutil.copytree(Path(__file__).parent.parent / "expectations", suites)
+    mart = json.loads((suites / "mart_sales_monthly.json").read_text(encoding="utf-8"))
+    mart["expectations"].append({"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 1},
+                                 "meta": {"severity": "error", "why": "test: more than one row is an error"}})
+    (suites / "mart_sales_monthly.json").write_text(json.dumps(mart), encoding="utf-8")
+    monkeypatch.setenv(SUITES_DIR_ENV, str(suites))
+    before = _served(env.home)
+
+    assert execute("daily_pipeline", env.day, env.day,
+                   assets=["marts/mart_sales_monthly", "serving/database"]) is False
+    _run, started, materialized, checks = _last_run(env.home)
+    check = checks["gx_mart_sales_monthly"]
+    assert check.passed is False and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "marts/mart_sales_monthly" in materialized  # dbt rebuilt it in the warehouse ...
+    assert "serving__database" not in started          # ... but it was not published
+    assert _served(env.home) == before
