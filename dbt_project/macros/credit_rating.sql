@@ -1,0 +1,88 @@
+{#- Rule R6, the grade rule, implemented once (used by int_credit_grades).
+
+    `credit_grade(k, o)`: a SQL CASE giving the grade 1–5 from the letters (A/B/C) of the key
+    indicators `k` (a list of four column names, the last one K4 payment reputation) and of the
+    other indicators `o` (a list of five column names). Conditions are written as R6 lists them
+    and evaluated in that order: the first match wins.
+-#}
+{% macro credit_grade(k, o) -%}
+  {%- set k4 = k[-1] -%}
+  {%- set n_k = k | length -%}
+  {%- set n_o = o | length -%}
+  {%- set ka, kb, kc = credit_letter_count(k, 'A'), credit_letter_count(k, 'B'), credit_letter_count(k, 'C') -%}
+  {%- set oa, ob, oc = credit_letter_count(o, 'A'), credit_letter_count(o, 'B'), credit_letter_count(o, 'C') -%}
+  case
+    -- grade 1: K all A; O has no C and at least one A
+    when {{ ka }} = {{ n_k }} and {{ oc }} = 0 and {{ oa }} >= 1 then 1
+    -- grade 2: K all A and O has both A and C; or K all A and O all B;
+    --          or K mixes A and B (no C) and O all A
+    when {{ ka }} = {{ n_k }} and {{ oa }} >= 1 and {{ oc }} >= 1 then 2
+    when {{ ka }} = {{ n_k }} and {{ ob }} = {{ n_o }} then 2
+    when {{ ka }} >= 1 and {{ kb }} >= 1 and {{ kc }} = 0 and {{ oa }} = {{ n_o }} then 2
+    -- grade 3: K all A (remaining: O has C and no A); or K mixes A and B (no C) and O not all A;
+    --          or K all B and O has no C
+    when {{ ka }} = {{ n_k }} then 3
+    when {{ ka }} >= 1 and {{ kb }} >= 1 and {{ kc }} = 0 and {{ oa }} < {{ n_o }} then 3
+    when {{ kb }} = {{ n_k }} and {{ oc }} = 0 then 3
+    -- grade 4: K all B and O has a C; or K has exactly one C and K4 is not C
+    when {{ kb }} = {{ n_k }} and {{ oc }} >= 1 then 4
+    when {{ kc }} = 1 and {{ k4 }} <> 'C' then 4
+    -- grade 5: K4 is C, or K has two or more C
+    when {{ k4 }} = 'C' or {{ kc }} >= 2 then 5
+  end
+{%- endmacro %}
+
+{#- A CASE mapping a code column to its letter with a rules.yml mapping (code → letter);
+    a missing or unmapped code is C. -#}
+{% macro credit_letter_from_map(column, mapping) -%}
+  case
+    {%- for code, letter in (mapping or {}).items() %}
+    when {{ column }} = '{{ code }}' then '{{ letter }}'
+    {%- endfor %}
+    else 'C'
+  end
+{%- endmacro %}
+
+{#- A CASE giving A/B/C for a value with minimums for A and B (value >= a_min → A, >= b_min → B,
+    else, or missing, C). -#}
+{% macro credit_letter_from_min(column, a_min, b_min) -%}
+  case
+    when {{ column }} >= {{ a_min }} then 'A'
+    when {{ column }} >= {{ b_min }} then 'B'
+    else 'C'
+  end
+{%- endmacro %}
+
+{#- How many of the letter columns `cols` hold `letter` (SQL integer expression). -#}
+{% macro credit_letter_count(cols, letter) -%}
+  ({% for c in cols %}(case when {{ c }} = '{{ letter }}' then 1 else 0 end){{ ' + ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- One rule of rules.yml (var `rules`) by dotted path, e.g. credit_rule('r6_credit.k1_turnover.a_min').
+    Same contract as the project's rule() macro, whose loop re-binds `node` inside a Jinja for
+    block (a new scope) and so returns the whole rules mapping for any path; this one walks the
+    path with a namespace. At parse time without vars it returns none. -#}
+{% macro credit_rule(path) %}
+  {%- set root = var('rules', none) -%}
+  {%- if root is none -%}
+    {%- if execute -%}
+      {{ exceptions.raise_compiler_error("The var 'rules' is missing: run dbt through the pipeline (`python -m pipelines dbt ...`) so rules.yml is passed as --vars.") }}
+    {%- endif -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set ns = namespace(node=root, found=true) -%}
+  {%- for part in path.split('.') -%}
+    {%- if ns.found and ns.node is mapping and part in ns.node -%}
+      {%- set ns.node = ns.node[part] -%}
+    {%- else -%}
+      {%- set ns.found = false -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if not ns.found -%}
+    {%- if execute -%}
+      {{ exceptions.raise_compiler_error("rules.yml has no rule '" ~ path ~ "'") }}
+    {%- endif -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {{ return(ns.node) }}
+{% endmacro %}

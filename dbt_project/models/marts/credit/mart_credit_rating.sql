@@ -1,0 +1,104 @@
+-- Quarterly credit rating (R6), customer × quarter: every indicator's value, letter and reason,
+-- the computed grade, the sales director's override (accepted rows of the overrides file),
+-- the final grade, the credit score, the change against the previous quarter's final grade,
+-- and the recommended credit limit and action (rules.yml grade_actions).
+-- All quarters are computed on every build: each quarter reads only data dated on or before
+-- its last day (int_credit_indicators), so rebuilding never changes a past quarter's rating.
+{%- set actions = credit_rule('r6_credit.grade_actions') or {} %}
+
+with grades as (
+    select * from {{ ref('int_credit_grades') }}
+),
+
+-- The accepted rows of the overrides file; rejected rows are in raw.quarantine and make the
+-- rating job fail (pipelines/credit/assets.py).
+overrides as (
+    select customer_code, rating_quarter, override_grade, override_reason, approver, approved_date
+    from {{ ref('stg_credit__rating_overrides') }}
+),
+
+rated as (
+    select
+        grades.*,
+        overrides.override_grade,
+        overrides.override_reason,
+        overrides.approver                                          as override_approver,
+        overrides.approved_date                                     as override_approved_date,
+        coalesce(overrides.override_grade, grades.computed_grade)   as final_grade
+    from grades
+    left join overrides
+        on overrides.customer_code = grades.customer_code
+        and overrides.rating_quarter = grades.rating_quarter
+),
+
+with_previous as (
+    select
+        rated.*,
+        lag(rating_quarter) over (partition by customer_code order by rating_date) as previous_quarter_rated,
+        lag(final_grade) over (partition by customer_code order by rating_date)    as previous_final_grade_any,
+        lag(rating_date) over (partition by customer_code order by rating_date)    as previous_rating_date
+    from rated
+)
+
+select
+    cast(rating_quarter as {{ dbt.type_string() }})               as rating_quarter,
+    rating_date,
+    customer_code,
+    customer_key,
+    customer_name,
+    branch_code,
+    territory_code,
+    rep_code,
+    channel_type,
+    case when is_new then 'NEW' else 'RATED' end                  as rating_status,
+    first_invoice_date,
+    cast(days_since_first_invoice as integer)                     as days_since_first_invoice,
+    k1_value, k1_letter, k1_reason,
+    k2_value, k2_letter, k2_reason,
+    k3_value, k3_letter, k3_reason,
+    k4_on_time_share, k4_max_days_overdue, k4_letter, k4_reason,
+    o1_value, o1_letter, o1_reason,
+    o2_value, o2_letter, o2_reason,
+    o3_value, o3_letter, o3_reason,
+    o4_value, o4_letter, o4_reason,
+    o5_value, o5_letter, o5_reason,
+    cast(computed_grade as integer)                               as computed_grade,
+    cast(override_grade as integer)                               as override_grade,
+    override_reason,
+    override_approver,
+    override_approved_date,
+    cast(final_grade as integer)                                  as final_grade,
+    credit_score,
+    -- previous quarter = the calendar quarter just before (a gap in the customer's ratings is no previous)
+    cast(case when previous_rating_date = cast({{ dbt.dateadd('day', -1, 'quarter_start_of_rating') }} as date)
+              then previous_final_grade_any end as integer)       as previous_final_grade,
+    case
+        when final_grade is null then 'new'
+        when previous_rating_date <> cast({{ dbt.dateadd('day', -1, 'quarter_start_of_rating') }} as date)
+          or previous_rating_date is null
+          or previous_final_grade_any is null then 'new'
+        when final_grade < previous_final_grade_any then 'up'
+        when final_grade > previous_final_grade_any then 'down'
+        else 'same'
+    end                                                           as grade_change,
+    credit_limit                                                  as current_credit_limit,
+    case
+        {%- for grade, a in actions.items() %}
+        when final_grade = {{ grade }} then cast(round(coalesce(credit_limit, 0) * (1 + {{ a['limit_change'] }}), 2) as numeric(18, 2))
+        {%- endfor %}
+    end                                                           as recommended_credit_limit,
+    case
+        {%- for grade, a in actions.items() %}
+        when final_grade = {{ grade }} then cast({{ a['limit_change'] }} as numeric(5, 2))
+        {%- endfor %}
+    end                                                           as limit_change,
+    case
+        {%- for grade, a in actions.items() %}
+        when final_grade = {{ grade }} then '{{ a["action"] | replace("'", "''") }}'
+        {%- endfor %}
+    end                                                           as credit_action
+from (
+    select with_previous.*, quarter_start as quarter_start_of_rating
+    from with_previous
+    inner join {{ ref('int_credit_rating_quarters') }} q using (rating_quarter)
+) x
