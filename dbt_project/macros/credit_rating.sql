@@ -58,31 +58,3 @@
   ({% for c in cols %}(case when {{ c }} = '{{ letter }}' then 1 else 0 end){{ ' + ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
-{#- One rule of rules.yml (var `rules`) by dotted path, e.g. credit_rule('r6_credit.k1_turnover.a_min').
-    Same contract as the project's rule() macro, whose loop re-binds `node` inside a Jinja for
-    block (a new scope) and so returns the whole rules mapping for any path; this one walks the
-    path with a namespace. At parse time without vars it returns none. -#}
-{% macro credit_rule(path) %}
-  {%- set root = var('rules', none) -%}
-  {%- if root is none -%}
-    {%- if execute -%}
-      {{ exceptions.raise_compiler_error("The var 'rules' is missing: run dbt through the pipeline (`python -m pipelines dbt ...`) so rules.yml is passed as --vars.") }}
-    {%- endif -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {%- set ns = namespace(node=root, found=true) -%}
-  {%- for part in path.split('.') -%}
-    {%- if ns.found and ns.node is mapping and part in ns.node -%}
-      {%- set ns.node = ns.node[part] -%}
-    {%- else -%}
-      {%- set ns.found = false -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {%- if not ns.found -%}
-    {%- if execute -%}
-      {{ exceptions.raise_compiler_error("rules.yml has no rule '" ~ path ~ "'") }}
-    {%- endif -%}
-    {{ return(none) }}
-  {%- endif -%}
-  {{ return(ns.node) }}
-{% endmacro %}

@@ -2,8 +2,8 @@
 -- The grade rule is the macro credit_grade (macros/credit_rating.sql), the one place it is
 -- written; NEW customers (under the rules' new_customer_days since their first invoice) get
 -- neither grade nor score. Score = Σ letter points × weight / 100 (rules.yml).
-{%- set points = credit_rule('r6_credit.letter_points') or {} %}
-{%- set weights = credit_rule('r6_credit.score_weights') or {} %}
+{%- set points = rule('r6_credit.letter_points') or {} %}
+{%- set weights = rule('r6_credit.score_weights') or {} %}
 {%- set total = namespace(w=0) %}
 {%- for ind in weights %}{% set total.w = total.w + weights[ind] %}{% endfor %}
 

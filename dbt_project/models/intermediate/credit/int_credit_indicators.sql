@@ -48,7 +48,7 @@ sales_recent as (
     from quarters q
     inner join {{ ref('fct_sales_lines') }} s
         on s.invoice_date <= q.rating_date
-        and s.invoice_date > {{ dbt.dateadd('month', -1 * (credit_rule(r ~ 'k2_monthly_sales.months') or 0), 'q.rating_date') }}
+        and s.invoice_date > {{ dbt.dateadd('month', -1 * (rule(r ~ 'k2_monthly_sales.months') or 0), 'q.rating_date') }}
     group by q.rating_quarter, s.customer_code
 ),
 
@@ -58,7 +58,7 @@ categories as (
     from quarters q
     inner join {{ ref('fct_sales_lines') }} s
         on s.invoice_date <= q.rating_date
-        and s.invoice_date > {{ dbt.dateadd('month', -1 * (credit_rule(r ~ 'o5_product_breadth.months') or 0), 'q.rating_date') }}
+        and s.invoice_date > {{ dbt.dateadd('month', -1 * (rule(r ~ 'o5_product_breadth.months') or 0), 'q.rating_date') }}
         and not s.is_return
     inner join {{ ref('dim_product') }} p
         on p.product_key = s.product_key
@@ -80,7 +80,7 @@ receivables as (
     from quarters q
     inner join {{ ref('fct_receivables') }} r
         on r.due_date <= q.rating_date
-        and r.due_date > {{ dbt.dateadd('month', -1 * (credit_rule(r ~ 'k4_payment_reputation.months') or 0), 'q.rating_date') }}
+        and r.due_date > {{ dbt.dateadd('month', -1 * (rule(r ~ 'k4_payment_reputation.months') or 0), 'q.rating_date') }}
         and r.invoice_date <= q.rating_date
 ),
 
@@ -126,7 +126,7 @@ goods_flow as (
     from quarters q
     inner join {{ ref('fct_stock_weekly') }} w
         on w.report_date <= q.rating_date
-        and w.report_date > {{ dbt.dateadd('month', -1 * (credit_rule(r ~ 'o4_goods_flow.months') or 0), 'q.rating_date') }}
+        and w.report_date > {{ dbt.dateadd('month', -1 * (rule(r ~ 'o4_goods_flow.months') or 0), 'q.rating_date') }}
         and w.is_cross_territory
     group by q.rating_quarter, w.customer_code
 ),
@@ -138,7 +138,7 @@ valued as (
         case when f.first_invoice_date is null or f.first_invoice_date > c.rating_date then null
              else {{ dbt.datediff('f.first_invoice_date', 'c.rating_date', 'day') }} end         as days_since_first_invoice,
         cast(c.declared_annual_turnover as numeric(18, 2))                                     as k1_value,
-        cast(round(coalesce(s.net_amount, 0) / {{ credit_rule(r ~ 'k2_monthly_sales.months') }}, 2) as numeric(18, 2)) as k2_value,
+        cast(round(coalesce(s.net_amount, 0) / {{ rule(r ~ 'k2_monthly_sales.months') }}, 2) as numeric(18, 2)) as k2_value,
         c.payment_terms                                                                        as k3_value,
         case when rep.amount_due > 0
              then cast(round(rep.amount_paid_on_time / rep.amount_due, 4) as numeric(9, 4)) end as k4_on_time_share,
@@ -166,57 +166,57 @@ valued as (
 lettered as (
     select
         valued.*,
-        coalesce(days_since_first_invoice, -1) < {{ credit_rule(r ~ 'new_customer_days') }}          as is_new,
-        {{ credit_letter_from_min('k1_value', credit_rule(r ~ 'k1_turnover.a_min'), credit_rule(r ~ 'k1_turnover.b_min')) }} as k1_letter,
-        {{ credit_letter_from_min('k2_value', credit_rule(r ~ 'k2_monthly_sales.a_min'), credit_rule(r ~ 'k2_monthly_sales.b_min')) }} as k2_letter,
-        {{ credit_letter_from_map('k3_value', credit_rule(r ~ 'k3_payment_terms')) }}                 as k3_letter,
+        coalesce(days_since_first_invoice, -1) < {{ rule(r ~ 'new_customer_days') }}          as is_new,
+        {{ credit_letter_from_min('k1_value', rule(r ~ 'k1_turnover.a_min'), rule(r ~ 'k1_turnover.b_min')) }} as k1_letter,
+        {{ credit_letter_from_min('k2_value', rule(r ~ 'k2_monthly_sales.a_min'), rule(r ~ 'k2_monthly_sales.b_min')) }} as k2_letter,
+        {{ credit_letter_from_map('k3_value', rule(r ~ 'k3_payment_terms')) }}                 as k3_letter,
         case
             -- no receivable fell due in the window: nothing was paid late
             when k4_on_time_share is null then 'A'
-            when k4_on_time_share >= {{ credit_rule(r ~ 'k4_payment_reputation.a_min_on_time_share') }}
-             and k4_max_days_overdue <= {{ credit_rule(r ~ 'k4_payment_reputation.a_max_days_overdue') }} then 'A'
-            when k4_on_time_share >= {{ credit_rule(r ~ 'k4_payment_reputation.b_min_on_time_share') }}
-             and k4_max_days_overdue <= {{ credit_rule(r ~ 'k4_payment_reputation.b_max_days_overdue') }} then 'B'
+            when k4_on_time_share >= {{ rule(r ~ 'k4_payment_reputation.a_min_on_time_share') }}
+             and k4_max_days_overdue <= {{ rule(r ~ 'k4_payment_reputation.a_max_days_overdue') }} then 'A'
+            when k4_on_time_share >= {{ rule(r ~ 'k4_payment_reputation.b_min_on_time_share') }}
+             and k4_max_days_overdue <= {{ rule(r ~ 'k4_payment_reputation.b_max_days_overdue') }} then 'B'
             else 'C'
         end                                                                                    as k4_letter,
-        {{ credit_letter_from_map('o1_value', credit_rule(r ~ 'o1_business_nature')) }}               as o1_letter,
+        {{ credit_letter_from_map('o1_value', rule(r ~ 'o1_business_nature')) }}               as o1_letter,
         case
             when o2_value is null or o2_value < rating_date then 'C'
-            when o2_value > {{ dbt.dateadd('day', credit_rule(r ~ 'o2_licence_days'), 'rating_date') }} then 'A'
+            when o2_value > {{ dbt.dateadd('day', rule(r ~ 'o2_licence_days'), 'rating_date') }} then 'A'
             else 'B'
         end                                                                                    as o2_letter,
-        {{ credit_letter_from_min('o3_value', credit_rule(r ~ 'o3_years_in_business.a_min'), credit_rule(r ~ 'o3_years_in_business.b_min')) }} as o3_letter,
+        {{ credit_letter_from_min('o3_value', rule(r ~ 'o3_years_in_business.a_min'), rule(r ~ 'o3_years_in_business.b_min')) }} as o3_letter,
         case
-            when o4_value <= {{ credit_rule(r ~ 'o4_goods_flow.a_max_incidents') }} then 'A'
-            when o4_value <= {{ credit_rule(r ~ 'o4_goods_flow.b_max_incidents') }} then 'B'
+            when o4_value <= {{ rule(r ~ 'o4_goods_flow.a_max_incidents') }} then 'A'
+            when o4_value <= {{ rule(r ~ 'o4_goods_flow.b_max_incidents') }} then 'B'
             else 'C'
         end                                                                                    as o4_letter,
-        {{ credit_letter_from_min('o5_value', credit_rule(r ~ 'o5_product_breadth.a_min_categories'), credit_rule(r ~ 'o5_product_breadth.b_min_categories')) }} as o5_letter
+        {{ credit_letter_from_min('o5_value', rule(r ~ 'o5_product_breadth.a_min_categories'), rule(r ~ 'o5_product_breadth.b_min_categories')) }} as o5_letter
     from valued
 )
 
 select
     lettered.*,
     'declared annual turnover ' || coalesce(cast(k1_value as {{ dbt.type_string() }}), 'missing') || ' CNY; A from '
-        || '{{ credit_rule(r ~ "k1_turnover.a_min") }}, B from {{ credit_rule(r ~ "k1_turnover.b_min") }}'            as k1_reason,
-    'mean monthly net purchases over {{ credit_rule(r ~ "k2_monthly_sales.months") }} months ' || cast(k2_value as {{ dbt.type_string() }})
-        || ' CNY; A from {{ credit_rule(r ~ "k2_monthly_sales.a_min") }}, B from {{ credit_rule(r ~ "k2_monthly_sales.b_min") }}' as k2_reason,
+        || '{{ rule(r ~ "k1_turnover.a_min") }}, B from {{ rule(r ~ "k1_turnover.b_min") }}'            as k1_reason,
+    'mean monthly net purchases over {{ rule(r ~ "k2_monthly_sales.months") }} months ' || cast(k2_value as {{ dbt.type_string() }})
+        || ' CNY; A from {{ rule(r ~ "k2_monthly_sales.a_min") }}, B from {{ rule(r ~ "k2_monthly_sales.b_min") }}' as k2_reason,
     'payment terms ' || coalesce(k3_value, 'missing')                                          as k3_reason,
     case when k4_on_time_share is null
-         then 'no receivable due in the last {{ credit_rule(r ~ "k4_payment_reputation.months") }} months'
+         then 'no receivable due in the last {{ rule(r ~ "k4_payment_reputation.months") }} months'
          else 'on-time share of amount ' || cast(cast(round(k4_on_time_share * 100, 1) as numeric(6, 1)) as {{ dbt.type_string() }})
               || ' %, max days overdue ' || cast(k4_max_days_overdue as {{ dbt.type_string() }})
-              || ' over ' || cast(k4_invoices_due as {{ dbt.type_string() }}) || ' invoices due in the last {{ credit_rule(r ~ "k4_payment_reputation.months") }} months'
+              || ' over ' || cast(k4_invoices_due as {{ dbt.type_string() }}) || ' invoices due in the last {{ rule(r ~ "k4_payment_reputation.months") }} months'
     end                                                                                        as k4_reason,
     'business nature ' || coalesce(o1_value, 'missing')                                        as o1_reason,
     case when o2_value is null then 'licence expiry missing'
          else 'first licence expiry ' || cast(o2_value as {{ dbt.type_string() }})
               || case when o2_value < rating_date then ' (expired)'
-                      when o2_letter = 'B' then ' (within {{ credit_rule(r ~ "o2_licence_days") }} days)'
-                      else ' (valid beyond {{ credit_rule(r ~ "o2_licence_days") }} days)' end
+                      when o2_letter = 'B' then ' (within {{ rule(r ~ "o2_licence_days") }} days)'
+                      else ' (valid beyond {{ rule(r ~ "o2_licence_days") }} days)' end
     end                                                                                        as o2_reason,
     case when o3_value is null then 'founded date missing'
          else cast(o3_value as {{ dbt.type_string() }}) || ' years in business' end           as o3_reason,
-    cast(o4_value as {{ dbt.type_string() }}) || ' cross-territory sell-out incidents in the last {{ credit_rule(r ~ "o4_goods_flow.months") }} months' as o4_reason,
-    cast(o5_value as {{ dbt.type_string() }}) || ' product categories bought in the last {{ credit_rule(r ~ "o5_product_breadth.months") }} months' as o5_reason
+    cast(o4_value as {{ dbt.type_string() }}) || ' cross-territory sell-out incidents in the last {{ rule(r ~ "o4_goods_flow.months") }} months' as o4_reason,
+    cast(o5_value as {{ dbt.type_string() }}) || ' product categories bought in the last {{ rule(r ~ "o5_product_breadth.months") }} months' as o5_reason
 from lettered

@@ -4,7 +4,7 @@
 -- and the recommended credit limit and action (rules.yml grade_actions).
 -- All quarters are computed on every build: each quarter reads only data dated on or before
 -- its last day (int_credit_indicators), so rebuilding never changes a past quarter's rating.
-{%- set actions = credit_rule('r6_credit.grade_actions') or {} %}
+{%- set actions = rule('r6_credit.grade_actions') or {} %}
 
 with grades as (
     select * from {{ ref('int_credit_grades') }}
