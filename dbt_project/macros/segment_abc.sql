@@ -7,8 +7,8 @@
 {% macro segment_abc_class(preceding_sales, group_sales, is_active) -%}
     case
         when not {{ is_active }} then 'C'
-        when {{ preceding_sales }} < {{ group_sales }} * {{ segment_rule('r1_abc.a_max_cumulative_share') }} then 'A'
-        when {{ preceding_sales }} < {{ group_sales }} * {{ segment_rule('r1_abc.b_max_cumulative_share') }} then 'B'
+        when {{ preceding_sales }} < {{ group_sales }} * {{ rule('r1_abc.a_max_cumulative_share') }} then 'A'
+        when {{ preceding_sales }} < {{ group_sales }} * {{ rule('r1_abc.b_max_cumulative_share') }} then 'B'
         else 'C'
     end
 {%- endmacro %}
@@ -16,5 +16,5 @@
 {#- Key customer (R2, 20/80): member of the smallest set of top customers making the rule's
     share of sales = the customers above it hold less than that share. -#}
 {% macro segment_is_key_customer(preceding_sales, group_sales, is_active) -%}
-    coalesce({{ is_active }} and {{ preceding_sales }} < {{ group_sales }} * {{ segment_rule('r2_key_customers.key_customer_sales_share') }}, false)
+    coalesce({{ is_active }} and {{ preceding_sales }} < {{ group_sales }} * {{ rule('r2_key_customers.key_customer_sales_share') }}, false)
 {%- endmacro %}

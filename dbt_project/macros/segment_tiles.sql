@@ -24,7 +24,7 @@
 
 {#- The nine-box strategy of a cell, from rules.yml r3_nine_box.strategies (a CASE over the map). -#}
 {% macro segment_nine_box_strategy(cell_expression) -%}
-    {%- set strategies = segment_rule('r3_nine_box.strategies') or {} -%}
+    {%- set strategies = rule('r3_nine_box.strategies') or {} -%}
     case {{ cell_expression }}
     {%- for cell, text in strategies.items() %}
         when '{{ cell }}' then '{{ text | replace("'", "''") }}'

@@ -48,7 +48,7 @@ trailing_sales as (
     inner join {{ ref('int_customer_monthly_sales') }} sales
         on sales.customer_code = customers.customer_code
         and sales.month_start <= customers.month_start
-        and sales.month_start > cast({{ dbt.dateadd('month', -1 * (segment_rule('r1_abc.trailing_months') or 0), 'customers.month_start') }} as date)
+        and sales.month_start > cast({{ dbt.dateadd('month', -1 * (rule('r1_abc.trailing_months') or 0), 'customers.month_start') }} as date)
     group by 1, 2
 )
 

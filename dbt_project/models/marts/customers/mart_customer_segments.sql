@@ -3,11 +3,11 @@
 -- overall (R1), key customer and VIP tier (R2), nine-box cell and its strategy (R3), and the
 -- movement of class and cell against the previous month end and the same month a year before.
 -- Attributes are those of the dim_customer version in force on the month end.
-{%- if execute and (segment_rule('r2_key_customers.trailing_months') != segment_rule('r1_abc.trailing_months')
-                    or segment_rule('r3_nine_box.trailing_months') != segment_rule('r1_abc.trailing_months')) %}
+{%- if execute and (rule('r2_key_customers.trailing_months') != rule('r1_abc.trailing_months')
+                    or rule('r3_nine_box.trailing_months') != rule('r1_abc.trailing_months')) %}
   {{ exceptions.raise_compiler_error("mart_customer_segments sums one trailing window: rules.yml r1_abc, r2_key_customers and r3_nine_box trailing_months must be equal") }}
 {%- endif %}
-{%- set tiles = segment_rule('r3_nine_box.tiles') or 3 %}
+{%- set tiles = rule('r3_nine_box.tiles') or 3 %}
 
 with base as (
     select
@@ -66,7 +66,7 @@ classified as (
         {{ segment_is_key_customer('overall_preceding_sales', 'overall_sales', 'is_active') }} as is_key_customer,
         case
             when not is_active then null
-            {%- for tier, minimum in (segment_rule('r2_key_customers.vip_tiers') or {}).items() | sort(attribute='1', reverse=true) %}
+            {%- for tier, minimum in (rule('r2_key_customers.vip_tiers') or {}).items() | sort(attribute='1', reverse=true) %}
             when vip_percentile_raw >= {{ minimum }} then '{{ tier }}'
             {%- endfor %}
         end                                                                    as vip_tier,

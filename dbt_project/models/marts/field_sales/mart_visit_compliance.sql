@@ -5,11 +5,11 @@
 -- (dim_date.is_working_day) and the share of logged time in selling activity. Targets are
 -- checked exactly (count ≥ target × total, in decimals), not on the rounded shares. Rows: every rep
 -- with a logged activity or an assigned customer in a month with visits.
-{%- set a_target = segment_rule('r4_visits.target_share_visits_a') %}
-{%- set b_target = segment_rule('r4_visits.target_share_visits_b') %}
-{%- set b_tolerance = segment_rule('r4_visits.target_share_visits_b_tolerance') %}
-{%- set per_day = segment_rule('r4_visits.target_visits_per_working_day') or [none, none] %}
-{%- set selling_target = segment_rule('r4_visits.target_selling_time_share') %}
+{%- set a_target = rule('r4_visits.target_share_visits_a') %}
+{%- set b_target = rule('r4_visits.target_share_visits_b') %}
+{%- set b_tolerance = rule('r4_visits.target_share_visits_b_tolerance') %}
+{%- set per_day = rule('r4_visits.target_visits_per_working_day') or [none, none] %}
+{%- set selling_target = rule('r4_visits.target_selling_time_share') %}
 
 with customers as (
     select

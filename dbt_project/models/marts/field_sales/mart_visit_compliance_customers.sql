@@ -6,7 +6,7 @@
 -- previous month end, or as of the month's own end for a customer not classified then (its
 -- first month, or the first month of history). Customers without a class on either date
 -- (unknown to the customer file) have no band.
-{%- set bands = segment_rule('r4_visits.monthly_visit_band') or {} %}
+{%- set bands = rule('r4_visits.monthly_visit_band') or {} %}
 
 with visit_counts as (
     select

@@ -6,11 +6,11 @@
 -- the suggested order quantity, which deducts the goods invoiced to the customer (SKU, net of
 -- returns) after the report date up to and including the next report date (for the latest
 -- report: everything invoiced since).
-{%- set window_days = segment_rule('r5_inventory.sellout_window_days') or 28 %}
-{%- set stagnant_days = segment_rule('r5_inventory.stagnant_no_sellout_days') or 28 %}
-{%- set low = segment_rule('r5_inventory.low_days_below') %}
-{%- set high = segment_rule('r5_inventory.high_days_above') %}
-{%- set target_days = segment_rule('r5_inventory.target_days') %}
+{%- set window_days = rule('r5_inventory.sellout_window_days') or 28 %}
+{%- set stagnant_days = rule('r5_inventory.stagnant_no_sellout_days') or 28 %}
+{%- set low = rule('r5_inventory.low_days_below') %}
+{%- set high = rule('r5_inventory.high_days_above') %}
+{%- set target_days = rule('r5_inventory.target_days') %}
 
 with stock as (
     select
