@@ -90,9 +90,10 @@ select
     cast(window_sell_out_qty as numeric(18, 4))                       as window_sell_out_qty,
     cast(window_reports as integer)                                   as window_reports,
     cast(round(avg_daily_sell_out_raw, 4) as numeric(18, 4))          as avg_daily_sell_out,
-    -- closing × window days ÷ window sell-out (= closing ÷ average daily sell-out)
+    -- closing × window days ÷ window sell-out (= closing ÷ average daily sell-out); the quotient
+    -- is fixed to 10 decimals before rounding, so DuckDB (double) and PostgreSQL (numeric) agree
     cast(case when window_sell_out_qty > 0
-        then round(cast(closing_qty as double precision) * {{ window_days }} / cast(window_sell_out_qty as double precision), 2)
+        then round(cast(closing_qty * {{ window_days }} / window_sell_out_qty as numeric(28, 10)), 2)
     end as numeric(18, 2))                                            as days_of_inventory,
     -- band compared exactly: closing × window days against the limit × window sell-out
     cast(case
