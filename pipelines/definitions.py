@@ -10,6 +10,8 @@ import warnings
 import dagster as dg
 
 from pipelines.clv.assets import mart_customer_lifetime_value
+from pipelines.credit.assets import credit_rating
+from pipelines.credit.jobs import credit_rating_quarterly, credit_rating_quarterly_schedule
 from pipelines.ingest.assets import build_ingest_assets
 from pipelines.ingest.sensors import landing_zone_sensor, run_failure_alert
 from pipelines.jobs import build_jobs, build_schedules
@@ -25,10 +27,10 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 defs = dg.Definitions(
     assets=[*build_ingest_assets(), dbt_partitioned_models, dbt_models, serving_database, dashboard, branch_workbooks,
-            mart_customer_lifetime_value],
+            mart_customer_lifetime_value, credit_rating],
     asset_checks=[*build_raw_checks(), source_freshness],
-    jobs=[*build_jobs(), freshness_job],
-    schedules=[*build_schedules(), freshness_schedule],
+    jobs=[*build_jobs(), freshness_job, credit_rating_quarterly],
+    schedules=[*build_schedules(), freshness_schedule, credit_rating_quarterly_schedule],
     sensors=[landing_zone_sensor, run_failure_alert],
     resources=build_resources(),
     executor=dg.in_process_executor,
