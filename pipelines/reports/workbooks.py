@@ -12,17 +12,75 @@ import xlsxwriter
 from pipelines.reports.labels import labels, language
 from pipelines.reports.safe import neutralise
 
-# (sheet label key, SQL over the serving database with ? = branch code, column label keys)
+# (sheet label key, SQL over the serving database with ? = branch code, column label keys). A sheet is
+# written only when every table its SQL reads is published (SHEET_TABLES).
 SHEETS: list[tuple[str, str, list[str]]] = [
     ("sheet_sales", """SELECT branch_code, strftime(month_start, '%Y-%m'), net_sales::DOUBLE, returns_amount::DOUBLE, invoice_lines,
                               buying_customers FROM mart_sales_monthly WHERE branch_code = ? ORDER BY month_start DESC""",
      ["branch", "month", "net_sales", "returns", "invoice_lines", "buying_customers"]),
+    # R6, latest rated quarter: worst final grade first (NEW last), then downgrades, then the lowest score
+    ("sheet_credit", """SELECT rating_quarter, customer_code, customer_name, rep_code, coalesce(final_grade::VARCHAR, 'NEW'),
+                               grade_change, credit_score::DOUBLE, current_credit_limit::DOUBLE, recommended_credit_limit::DOUBLE,
+                               credit_action
+                        FROM mart_credit_rating
+                        WHERE branch_code = ? AND rating_quarter = (SELECT max(rating_quarter) FROM mart_credit_rating)
+                        ORDER BY final_grade DESC NULLS LAST, (grade_change = 'down') DESC, credit_score NULLS LAST, customer_code""",
+     ["quarter", "credit_customer_code", "credit_customer_name", "credit_rep", "credit_final_grade", "credit_change",
+      "credit_score", "credit_current_limit", "credit_recommended_limit", "credit_action"]),
+    # R5, latest week: low or stagnant customer x SKU rows with the suggested order; branch via the current customer version
+    ("sheet_inventory_alerts", """SELECT strftime(i.week_start, '%Y-%m-%d'), i.customer_code, i.sku, i.closing_qty::DOUBLE,
+                                         i.avg_daily_sell_out::DOUBLE, i.days_of_inventory::DOUBLE, i.inventory_band,
+                                         i.is_stagnant, i.suggested_order_qty::DOUBLE
+                                  FROM mart_inventory_days i
+                                  JOIN dim_customer c ON c.customer_code = i.customer_code AND c.is_current
+                                  WHERE c.branch_code = ? AND i.week_start = (SELECT max(week_start) FROM mart_inventory_days)
+                                    AND (i.inventory_band = 'low' OR i.is_stagnant)
+                                  ORDER BY i.is_stagnant, i.suggested_order_qty DESC, i.customer_code, i.sku""",
+     ["week", "customer_code", "sku", "closing_qty", "avg_daily_sell_out", "days_of_inventory", "inventory_band",
+      "is_stagnant", "suggested_order_qty"]),
+    # R4, latest month, one row per rep of the branch
+    ("sheet_visits", """SELECT strftime(v.month_start, '%Y-%m'), v.rep_code, r.rep_name, v.customer_visits, v.visits_a,
+                               v.share_visits_a::DOUBLE, v.target_share_visits_a::DOUBLE, v.visits_per_working_day::DOUBLE,
+                               v.target_visits_per_working_day_min::DOUBLE, v.target_visits_per_working_day_max::DOUBLE,
+                               v.selling_time_share::DOUBLE, v.customers_under_band, v.customers_within_band, v.customers_over_band
+                        FROM mart_visit_compliance v JOIN dim_rep r ON r.rep_code = v.rep_code
+                        WHERE r.branch_code = ? AND v.month_start = (SELECT max(month_start) FROM mart_visit_compliance)
+                        ORDER BY v.rep_code""",
+     ["month", "rep", "rep_name", "customer_visits", "visits_a", "share_visits_a", "target_share_visits_a",
+      "visits_per_working_day", "target_visits_min", "target_visits_max", "selling_time_share",
+      "customers_under_band", "customers_within_band", "customers_over_band"]),
+]
+SHEET_TABLES: dict[str, tuple[str, ...]] = {
+    "sheet_sales": ("mart_sales_monthly",),
+    "sheet_credit": ("mart_credit_rating",),
+    "sheet_inventory_alerts": ("mart_inventory_days", "dim_customer"),
+    "sheet_visits": ("mart_visit_compliance", "dim_rep"),
+}
+# Where each published mart says which branch a row belongs to (directly or through a published dimension).
+BRANCH_SOURCES: list[tuple[tuple[str, ...], str]] = [
+    (("mart_sales_monthly",), "SELECT branch_code FROM mart_sales_monthly"),
+    (("mart_credit_rating",), "SELECT branch_code FROM mart_credit_rating"),
+    (("mart_inventory_days", "dim_customer"),
+     "SELECT c.branch_code FROM (SELECT DISTINCT customer_code FROM mart_inventory_days) i "
+     "JOIN dim_customer c ON c.customer_code = i.customer_code AND c.is_current"),
+    (("mart_visit_compliance", "dim_rep"),
+     "SELECT r.branch_code FROM (SELECT DISTINCT rep_code FROM mart_visit_compliance) v JOIN dim_rep r ON r.rep_code = v.rep_code"),
 ]
 
 
+def _published(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
 def _branches(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The union of the branches present across the published marts the workbooks read."""
+    have = _published(con)
+    parts = [sql for tables, sql in BRANCH_SOURCES if set(tables) <= have]
+    if not parts:
+        return []
+    union = " UNION ".join(f"({p})" for p in parts)
     return [r[0] for r in con.execute(
-        "SELECT DISTINCT branch_code FROM mart_sales_monthly WHERE branch_code IS NOT NULL ORDER BY 1").fetchall()]
+        f"SELECT DISTINCT branch_code FROM ({union}) b(branch_code) WHERE branch_code IS NOT NULL ORDER BY 1").fetchall()]
 
 
 def write_sheet(book: xlsxwriter.Workbook, title: str, headers: list[str], rows: list[tuple]) -> None:
@@ -50,13 +108,17 @@ def build_branch_workbooks(serving: Path, out_dir: Path, lang: str | None = None
     written = []
     con = duckdb.connect(str(serving), read_only=True)
     try:
+        have = _published(con)
+        sheets = [sh for sh in SHEETS if set(SHEET_TABLES[sh[0]]) <= have]
         for branch in _branches(con):
             safe_name = re.sub(r"[^A-Za-z0-9_-]", "_", branch)
             path = out_dir / f"branch_{safe_name}.xlsx"
             tmp = path.with_name(path.name + ".tmp")
             book = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_numbers": False})
-            for title_key, sql, cols in SHEETS:
-                write_sheet(book, L[title_key], [L[c] for c in cols], con.execute(sql, [branch]).fetchall())
+            for title_key, sql, cols in sheets:
+                rows = [tuple((L["yes"] if v else L["no"]) if isinstance(v, bool) else v for v in row)
+                        for row in con.execute(sql, [branch]).fetchall()]
+                write_sheet(book, L[title_key], [L[c] for c in cols], rows)
             book.close()
             tmp.replace(path)
             written.append(path)
