@@ -3,7 +3,9 @@ dbt and DuckDB.
 
 One generated dataset (tiny preset stretched to 280 days: 2023-01-01 .. 2023-10-07, three
 complete quarters) is loaded in two stages, as it would land: first up to 2023-07-10, then the
-rest. The rating of the old quarters is taken after each stage and must not change (point in
+rest (raw layer by the ingest's own load_window, then dbt build of the rating's upstream; the
+daily job's per-partition validation runs would take minutes). The rating runs through the real
+job on a real Dagster instance. The rating of the old quarters is taken after each stage and must not change (point in
 time); the second rating is a three-quarter backfill through the CLI path. Overrides rejected at
 ingest make the rating of their quarter fail, naming the rows.
 
