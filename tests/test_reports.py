@@ -5,6 +5,7 @@ injection, and labels follow the configured language."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -37,6 +38,81 @@ def serving(tmp_path) -> Path:
     return out
 
 
+RICH_TABLES = ["mart_sales_monthly", "mart_customer_segments", "mart_credit_rating", "mart_inventory_days",
+               "mart_customer_lifetime_value", "mart_visit_compliance", "dim_customer", "dim_rep"]
+
+
+@pytest.fixture
+def rich_serving(tmp_path) -> Path:
+    """A serving database with small versions of every mart the reports read (real column names, a subset of
+    the columns), two branches (BR01, BR02) and hostile text in a customer name."""
+    wh = tmp_path / "rich_warehouse.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("CREATE SCHEMA marts")
+    con.execute("""CREATE TABLE marts.mart_sales_monthly AS
+        SELECT (DATE '2024-01-01' + INTERVAL (m) MONTH)::DATE AS month_start, b AS branch_code,
+               (200000 + m * 9000 + length(b) * 1000 + (b = 'BR02')::INT * 40000)::DECIMAL(18,2) AS net_sales,
+               (m * 900)::DECIMAL(18,2) AS returns_amount, (50 + m)::BIGINT AS invoice_lines, (10 + m)::BIGINT AS buying_customers
+        FROM range(14) t(m), (VALUES ('BR01'), ('BR02')) v(b)""")
+    # 60 customers, C001..C060: branch BR01 for odd numbers, BR02 for even
+    con.execute("""CREATE TABLE marts.dim_customer AS
+        SELECT printf('C%03d', i) AS customer_code, printf('K%03d', i) AS customer_key, true AS is_current,
+               CASE WHEN i = 7 THEN '=HYPERLINK("http://x")' ELSE printf('Pharmacy %d', i) END AS customer_name,
+               CASE WHEN i % 3 = 0 THEN 'hospital' WHEN i % 3 = 1 THEN 'pharmacy' ELSE 'clinic' END AS channel_type,
+               CASE WHEN i % 2 = 1 THEN 'BR01' ELSE 'BR02' END AS branch_code,
+               printf('R%02d', 1 + i % 6) AS rep_code
+        FROM range(1, 61) t(i)""")
+    con.execute("""CREATE TABLE marts.dim_rep AS
+        SELECT printf('R%02d', r) AS rep_code, printf('Rep %d', r) AS rep_name,
+               CASE WHEN r % 2 = 1 THEN 'BR01' ELSE 'BR02' END AS branch_code FROM range(1, 7) t(r)""")
+    con.execute("""CREATE TABLE marts.mart_customer_segments AS
+        SELECT me::DATE AS month_end, c.customer_code, c.customer_key, c.channel_type, c.branch_code, c.rep_code,
+               CASE WHEN i % 10 < 2 THEN 'A' WHEN i % 10 < 5 THEN 'B' ELSE 'C' END AS abc_class,
+               CASE WHEN i % 11 = 0 THEN NULL ELSE chr(65 + i % 3) || (1 + (i // 3) % 3)::VARCHAR END AS nine_box_cell
+        FROM marts.dim_customer c, (SELECT CAST(substr(customer_code, 2) AS INT) AS i, customer_code AS cc FROM marts.dim_customer) n,
+             (VALUES (DATE '2025-01-31'), (DATE '2025-02-28')) m(me)
+        WHERE n.cc = c.customer_code""")
+    con.execute("""CREATE TABLE marts.mart_customer_lifetime_value AS
+        SELECT DATE '2025-02-28' AS as_of_date, customer_code,
+               (1000 + 250 * CAST(substr(customer_code, 2) AS INT))::DECIMAL(18,2) AS predictive_clv
+        FROM marts.dim_customer""")
+    con.execute("""CREATE TABLE marts.mart_credit_rating AS
+        SELECT q AS rating_quarter, c.customer_code, c.customer_name, c.branch_code, c.rep_code,
+               CASE WHEN i % 9 = 0 THEN 'NEW' ELSE 'RATED' END AS rating_status,
+               CASE WHEN i % 9 = 0 THEN NULL ELSE 1 + i % 5 END AS final_grade,
+               CASE WHEN i % 9 = 0 THEN 'new' WHEN i % 4 = 0 THEN 'up' WHEN i % 4 = 1 THEN 'down' ELSE 'same' END AS grade_change,
+               CASE WHEN i % 9 = 0 THEN NULL ELSE (100 - 15 * (i % 5))::DECIMAL(9,2) END AS credit_score,
+               (50000 + 1000 * i)::DECIMAL(18,2) AS current_credit_limit,
+               CASE WHEN i % 9 = 0 THEN NULL ELSE ((50000 + 1000 * i) * (1.2 - 0.1 * (i % 5)))::DECIMAL(18,2) END AS recommended_credit_limit,
+               CASE WHEN i % 9 = 0 THEN NULL ELSE ['raise 20 %', 'raise 10 %', 'keep', 'cut 30 %', 'stop credit'][1 + i % 5] END AS credit_action
+        FROM (SELECT *, CAST(substr(customer_code, 2) AS INT) AS i FROM marts.dim_customer) c,
+             (VALUES ('2024Q4'), ('2025Q1')) v(q)""")
+    con.execute("""CREATE TABLE marts.mart_inventory_days AS
+        SELECT w::DATE AS week_start, c.customer_code, 'SKU' || s AS sku, (10 * s)::DECIMAL(18,4) AS closing_qty,
+               CASE WHEN (i + s) % 7 = 0 THEN 0 ELSE (0.3 + ((i + s) % 5) * 0.2) END::DECIMAL(18,4) AS avg_daily_sell_out,
+               CASE WHEN (i + s) % 7 = 0 THEN NULL ELSE (10 * s / (0.3 + ((i + s) % 5) * 0.2)) END::DECIMAL(18,2) AS days_of_inventory,
+               CASE WHEN (i + s) % 7 = 0 THEN 'high' WHEN 10 * s / (0.3 + ((i + s) % 5) * 0.2) < 20 THEN 'low'
+                    WHEN 10 * s / (0.3 + ((i + s) % 5) * 0.2) <= 25 THEN 'normal' ELSE 'high' END AS inventory_band,
+               (i + s) % 7 = 0 AS is_stagnant,
+               greatest(0, 22.5 * CASE WHEN (i + s) % 7 = 0 THEN 0 ELSE (0.3 + ((i + s) % 5) * 0.2) END - 10 * s)::DECIMAL(18,4)
+                   AS suggested_order_qty
+        FROM (SELECT *, CAST(substr(customer_code, 2) AS INT) AS i FROM marts.dim_customer) c, range(1, 5) t(s),
+             (VALUES (DATE '2025-02-17'), (DATE '2025-02-24')) v(w)""")
+    con.execute("""CREATE TABLE marts.mart_visit_compliance AS
+        SELECT m::DATE AS month_start, printf('R%02d', r) AS rep_code, (180 + 10 * r) AS customer_visits,
+               (80 + 12 * r) AS visits_a, ((80 + 12 * r) / (180 + 10 * r))::DECIMAL(9,6) AS share_visits_a,
+               0.6::DECIMAL(9,6) AS target_share_visits_a, 20 AS working_days,
+               ((180 + 10 * r) / 20)::DECIMAL(9,4) AS visits_per_working_day,
+               10::DECIMAL(9,4) AS target_visits_per_working_day_min, 12::DECIMAL(9,4) AS target_visits_per_working_day_max,
+               (0.5 + 0.03 * r)::DECIMAL(9,6) AS selling_time_share, r AS customers_under_band, 10 - r AS customers_within_band,
+               1 AS customers_over_band
+        FROM range(1, 7) t(r), (VALUES (DATE '2025-01-01'), (DATE '2025-02-01')) v(m)""")
+    con.close()
+    out = tmp_path / "rich_serving.duckdb"
+    publish(wh, out, [("marts", t) for t in RICH_TABLES], "run-rich")
+    return out
+
+
 def test_workbooks_neutralise_formula_injection(serving, tmp_path):
     files = build_branch_workbooks(serving, tmp_path / "branches", lang="en")
     assert len(files) == 4
@@ -62,10 +138,9 @@ def test_labels_follow_the_language(serving, tmp_path):
     assert "http://" not in en.replace('xmlns="http://www.w3.org/2000/svg"', "").replace("http://x", "")  # no CDN
 
 
-def test_dashboard_renders_in_headless_chromium(serving, tmp_path):
+def _render_in_chromium(html: Path, shot: Path, tmp_path: Path, window_height: int = 1400) -> str:
+    """Render ``html`` in headless Chromium: assert no console errors, save a screenshot, return the DOM."""
     assert Path(CHROMIUM).exists(), "chromium is installed by `python3.11 dwh.py test`"
-    html = build_dashboard(serving, tmp_path / "dashboard.html", lang="en")
-    shot = Path(__file__).resolve().parent.parent / "var" / "test-artifacts" / "dashboard.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -73,11 +148,75 @@ def test_dashboard_renders_in_headless_chromium(serving, tmp_path):
     # 1) the rendered DOM: charts present
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<svg") >= 2 and "polyline" in dom.stdout and "<rect" in dom.stdout
     # 2) console errors: log the page's console with --enable-logging and scan it
     log = subprocess.run([CHROMIUM, *flags, "--enable-logging=stderr", "--v=0", f"--screenshot={shot}",
-                          "--window-size=1280,1400", html.as_uri()], capture_output=True, text=True, timeout=120)
+                          f"--window-size=1280,{window_height}", html.as_uri()], capture_output=True, text=True, timeout=120)
     assert log.returncode == 0, log.stderr[-2000:]
     console = [l for l in log.stderr.splitlines() if "CONSOLE" in l or "Uncaught" in l]
     assert console == [], console
     assert shot.exists() and shot.stat().st_size > 10_000
+    return dom.stdout
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts"
+
+
+def test_dashboard_renders_in_headless_chromium(serving, tmp_path):
+    """Only mart_sales_monthly published: the sales sections render, the others are left out."""
+    html = build_dashboard(serving, tmp_path / "dashboard.html", lang="en")
+    dom = _render_in_chromium(html, ARTIFACTS / "dashboard-sales-only.png", tmp_path)
+    assert dom.count("<svg") >= 2 and "polyline" in dom and "<rect" in dom
+    assert "nine-box" not in dom and "Credit grades" not in dom
+
+
+def test_full_dashboard_renders_every_section(rich_serving, tmp_path):
+    html = build_dashboard(rich_serving, tmp_path / "dashboard.html", lang="en")
+    dom = _render_in_chromium(html, ARTIFACTS / "dashboard.png", tmp_path, window_height=2600)
+    assert dom.count("<section") == 9 and dom.count("<svg") >= 10
+    # nine-box grid: 9 cells A1..C3 with their counts (60 customers, 5 without a declared turnover)
+    cells = re.findall(r'class="nine-box-cell" data-cell="([ABC][123])"', dom)
+    assert sorted(cells) == sorted(a + d for a in "ABC" for d in "123")
+    counts = [int(n) for n in re.findall(r'class="cell-count"[^>]*>([0-9,]+)<', dom)]
+    assert len(counts) == 9 and sum(counts) == 55
+    # credit grades 1-5 and NEW, and the four changes
+    grades = re.search(r'aria-label="Credit grades".*?</svg>', dom, re.S).group(0)
+    assert re.findall(r'class="axis">([^<]+)</text>', grades) == ["1", "2", "3", "4", "5", "NEW"]
+    for change in ("up", "down", "same", "new"):
+        assert f'class="legend">{change}<' in dom
+    # inventory bands, CLV by class, visit compliance with target lines
+    for band in ("Low (&lt; 20 days)", "Normal (20–25 days)", "High (&gt; 25 days)", "Stagnant"):
+        assert band in dom
+    assert "Class A · n=12" in dom and "Predictive customer lifetime value by ABC class" in dom
+    assert dom.count('class="target-line"') == 3 and "Target 60%" in dom and "Target 10.0–12.0" in dom
+    zh = build_dashboard(rich_serving, tmp_path / "zh.html", lang="zh").read_text(encoding="utf-8")
+    for title in ("九宫格（各格客户数）", "信用等级分布", "库存天数区间", "各 ABC 类客户预测终身价值", "销售代表拜访达标情况", "五级", "新客户"):
+        assert title in zh
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_workbooks_have_the_new_sheets(rich_serving, tmp_path, lang):
+    from pipelines.reports.labels import labels
+    L = labels(lang)
+    files = build_branch_workbooks(rich_serving, tmp_path / "branches", lang=lang)
+    assert [f.name for f in files] == ["branch_BR01.xlsx", "branch_BR02.xlsx"]
+    for f in files:
+        book = CalamineWorkbook.from_path(str(f))
+        assert book.sheet_names == [L["sheet_sales"], L["sheet_credit"], L["sheet_inventory_alerts"], L["sheet_visits"]]
+        credit = book.get_sheet_by_name(L["sheet_credit"]).to_python()
+        assert credit[0][:5] == [L["quarter"], L["credit_customer_code"], L["credit_customer_name"], L["credit_rep"],
+                                 L["credit_final_grade"]]
+        rows = credit[1:]
+        assert len(rows) == 30 and {r[0] for r in rows} == {"2025Q1"}  # latest quarter, this branch's 30 customers
+        grades = [r[4] for r in rows]
+        assert grades[0] == "5" and grades[-1] == "NEW"  # worst first, NEW last
+        assert grades == sorted(grades, key=lambda g: -int(g) if g != "NEW" else 1)
+        inv = book.get_sheet_by_name(L["sheet_inventory_alerts"]).to_python()
+        assert inv[0][-1] == L["suggested_order_qty"] and len(inv) > 1
+        assert {r[6] for r in inv[1:]} <= {"low", "high"} and {r[0] for r in inv[1:]} == {"2025-02-24"}
+        assert all(r[6] == "low" or r[7] == L["yes"] for r in inv[1:])
+        visits = book.get_sheet_by_name(L["sheet_visits"]).to_python()
+        assert visits[0][1] == L["rep"] and len(visits) == 4 and {r[0] for r in visits[1:]} == {"2025-02"}
+    cells = [c for f in files for name in CalamineWorkbook.from_path(str(f)).sheet_names
+             for row in CalamineWorkbook.from_path(str(f)).get_sheet_by_name(name).to_python() for c in row]
+    assert "'=HYPERLINK(\"http://x\")" in cells
+    assert [c for c in cells if isinstance(c, str) and c[:1] in ("=", "+", "-", "@")] == []
