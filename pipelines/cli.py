@@ -6,6 +6,8 @@ Commands:
   summary   rows per table, where the serving database and reports are, how to open the UI
   dbt       run dbt with rules.yml passed as vars, e.g. ``python -m pipelines dbt build``
   instance  prepare the Dagster home (copies dagster.yaml) and print its path
+  credit-rating --quarters 2024Q2..2024Q4
+            rate (or backfill) quarters with the credit_rating_quarterly job (pipelines/credit)
 """
 
 from __future__ import annotations
@@ -135,6 +137,10 @@ def summary() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.credit.cli import dispatch
+
+    if (code := dispatch(argv)) is not None:  # credit-rating has its own parser
+        return code
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("dbt", help="run dbt with the rules passed as vars")
     d.add_argument("dbt_args", nargs=argparse.REMAINDER)
     sub.add_parser("instance", help="prepare the Dagster home and print it")
+    sub.add_parser("credit-rating", help="rate or backfill quarters: credit-rating --quarters 2024Q2..2024Q4")
     args = parser.parse_args(argv)
 
     if args.command == "instance":
