@@ -92,7 +92,8 @@ def _at_midnight(d: date):
 def run_all(start: date, end: date) -> bool:
     """The whole pipeline as a sequence of runs, as the schedules would run it: master data
     first (other sources are checked against it), then the weekly stock reports and the
-    overrides file, then the daily pipeline (daily sources → validation → dbt → publish)."""
+    overrides file, then the daily pipeline (daily sources → validation → dbt → publish), then
+    the credit rating of every quarter in the data."""
     from pipelines.ingest.config import load_sources
 
     sources = load_sources()
@@ -104,7 +105,8 @@ def run_all(start: date, end: date) -> bool:
     return (execute("daily_pipeline", start, end, assets=masters)
             and execute("weekly_stock", start, end)
             and execute("reference_data")
-            and execute("daily_pipeline", start, end, assets=daily_rest))
+            and execute("daily_pipeline", start, end, assets=daily_rest)
+            and execute("credit_rating_quarterly", start, end))
 
 
 def summary() -> str:
