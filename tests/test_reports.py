@@ -187,7 +187,7 @@ def test_full_dashboard_renders_every_section(rich_serving, tmp_path):
     for band in ("Low (&lt; 20 days)", "Normal (20–25 days)", "High (&gt; 25 days)", "Stagnant"):
         assert band in dom
     assert "Class A · n=12" in dom and "Predictive customer lifetime value by ABC class" in dom
-    assert dom.count('class="target-line"') == 3 and "Target 60%" in dom and "Target 10.0–12.0" in dom
+    assert dom.count('class="target-line"') == 3 and "Target 60%" in dom and "Target 10.00–12.00" in dom
     zh = build_dashboard(rich_serving, tmp_path / "zh.html", lang="zh").read_text(encoding="utf-8")
     for title in ("九宫格（各格客户数）", "信用等级分布", "库存天数区间", "各 ABC 类客户预测终身价值", "销售代表拜访达标情况", "五级", "新客户"):
         assert title in zh

@@ -97,7 +97,8 @@ def stacked_bar_chart(categories: list[str], series: dict[str, list[float]], tit
     names = list(series)
     colors = colors or [PALETTE[j % len(PALETTE)] for j in range(len(names))]
     n = max(len(categories), 1)
-    top, left, right, bottom = 34, 110, 60, 30
+    longest = max([len(str(c)) for c in categories] + [4])
+    top, left, right, bottom = 34, min(230, 14 + int(7.8 * longest)), 48, 30
     height = height or top + bottom + 34 * n
     bar_h = (height - top - bottom) / n
     totals = [sum((series[s][i] or 0) for s in names) for i in range(len(categories))]

@@ -167,7 +167,7 @@ def _visit_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[s
     share = target_bar_chart(reps, [r[1] for r in rows], L["visits_share_a"], first(2), value_fmt=lambda v: f"{v:.0%}",
                              target_label=L["target"])
     per_day = target_bar_chart(reps, [r[3] for r in rows], L["visits_per_day"], first(4), first(5),
-                               value_fmt=lambda v: f"{v:,.1f}", target_label=L["target"])
+                               value_fmt=lambda v: f"{v:,.2f}", target_label=L["target"])
     body = (f'<div class="pair"><div><p class="sub">{escape(L["visits_share_a"])}</p>{share}</div>'
             f'<div><p class="sub">{escape(L["visits_per_day"])}</p>{per_day}</div></div>')
     return [_section(L["visit_compliance"], f'{L["month"]} {month:%Y-%m}', body, wide=True)]
