@@ -50,6 +50,8 @@ SHEETS: list[tuple[str, str, list[str]]] = [
       "visits_per_working_day", "target_visits_min", "target_visits_max", "selling_time_share",
       "customers_under_band", "customers_within_band", "customers_over_band"]),
 ]
+# Columns holding a share (fraction), shown as percentages.
+PERCENT_LABELS = {"share_visits_a", "target_share_visits_a", "selling_time_share"}
 SHEET_TABLES: dict[str, tuple[str, ...]] = {
     "sheet_sales": ("mart_sales_monthly",),
     "sheet_credit": ("mart_credit_rating",),
@@ -83,10 +85,13 @@ def _branches(con: duckdb.DuckDBPyConnection) -> list[str]:
         f"SELECT DISTINCT branch_code FROM ({union}) b(branch_code) WHERE branch_code IS NOT NULL ORDER BY 1").fetchall()]
 
 
-def write_sheet(book: xlsxwriter.Workbook, title: str, headers: list[str], rows: list[tuple]) -> None:
+def write_sheet(book: xlsxwriter.Workbook, title: str, headers: list[str], rows: list[tuple],
+                percent_columns: frozenset[int] = frozenset()) -> None:
+    """One sheet: bold header, frozen and filtered; floats as #,##0.00 (0.0% in ``percent_columns``)."""
     sheet = book.add_worksheet(title[:31])
     head = book.add_format({"bold": True, "bg_color": "#E2E8F0", "border": 1})
     money = book.add_format({"num_format": "#,##0.00"})
+    percent = book.add_format({"num_format": "0.0%"})
     sheet.write_row(0, 0, headers, head)
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
@@ -94,7 +99,7 @@ def write_sheet(book: xlsxwriter.Workbook, title: str, headers: list[str], rows:
             if isinstance(value, str):
                 sheet.write_string(r, c, value)  # never interpreted as a formula or number
             elif isinstance(value, float):
-                sheet.write_number(r, c, value, money)
+                sheet.write_number(r, c, value, percent if c in percent_columns else money)
             else:
                 sheet.write(r, c, value)
     sheet.freeze_panes(1, 0)
@@ -118,7 +123,8 @@ def build_branch_workbooks(serving: Path, out_dir: Path, lang: str | None = None
             for title_key, sql, cols in sheets:
                 rows = [tuple((L["yes"] if v else L["no"]) if isinstance(v, bool) else v for v in row)
                         for row in con.execute(sql, [branch]).fetchall()]
-                write_sheet(book, L[title_key], [L[c] for c in cols], rows)
+                write_sheet(book, L[title_key], [L[c] for c in cols], rows,
+                            frozenset(i for i, c in enumerate(cols) if c in PERCENT_LABELS))
             book.close()
             tmp.replace(path)
             written.append(path)
