@@ -281,6 +281,7 @@ def test_a_missing_master_table_fails_in_the_pipeline_and_is_skipped_ad_hoc(brok
     _sql(broken, "DROP TABLE raw.master_reps")
     day = _one_day(broken, "sales_lines")
     strict = _validate(broken, "raw_sales_lines", (day, day))
+    assert len(strict.errors) == 1, strict.summary()
     (f,) = strict.errors
     assert f["column"] == "rep_code" and "master_reps" in f["exception"]
     # the rollback patch: the expectations after the broken one still ran cleanly

@@ -44,7 +44,7 @@ Run model
       the datasource, so the DuckDB file is free again for a read-write connection afterwards.
     * DuckDB allows one read-write process per file. Validate in the pipeline process: either
       after the writer connection is closed (``duckdb_path=``, opened read-only through
-      SQLAlchemy ``duckdb:///<path>``), or while it is open by handing it over
+      SQLAlchemy ``duckdb+gx_autocommit:///<path>``), or while it is open by handing it over
       (``connection=``, GX then queries through cursors of that connection).
 
 GX patch (GX issue #11579)
@@ -58,12 +58,17 @@ GX patch (GX issue #11579)
     itself, and raises ``GXPatchError`` if a GX upgrade changed the patch point;
     ``tests/test_gx_runtime.py`` fails too in that case.
 
-GX patch (rollback after a failed query)
-    With that one persisted connection, a query that raises (a SQL expectation reading a missing
-    table, a conversion error) aborts DuckDB's transaction, and every later expectation of the
-    validation then fails with "Current transaction is aborted". ``_patch_gx_rollback_on_error``
-    wraps ``SqlAlchemyExecutionEngine.execute_query`` to roll the DuckDB connection back on an
-    exception, so only the broken expectation fails.
+GX and DuckDB transactions
+    ``duckdb_engine`` opens a DuckDB transaction (``BEGIN``) whenever SQLAlchemy autobegins. With
+    GX's one persisted connection (above) two things then go wrong once a query raises (a SQL
+    expectation reading a missing table, a conversion error): DuckDB's transaction is aborted,
+    so every later query of the validation fails ("Current transaction is aborted"); and GX's
+    column reflection, which opens a second SQLAlchemy connection on the same DuckDB connection,
+    fails with "cannot start a transaction within a transaction" — how many expectations that
+    takes down depends on GX's metric order, i.e. on the hash seed. Validation only reads, so
+    GX connects through ``duckdb+gx_autocommit://``: ``duckdb_engine``'s dialect with begin,
+    commit and rollback as no-ops (registered in SQLAlchemy's dialect registry, used only by
+    this module), and every statement autocommits. A failing expectation then fails alone.
 
 SQL or pandas: measured, then chosen
     Example suite (24 expectations) on a DuckDB table of 1,000,000 generated sales lines
@@ -470,7 +475,7 @@ def check_suite(suite_name: str, suites_dir: str | os.PathLike | None = None) ->
 # --------------------------------------------------------------------------------------------
 
 _lock = threading.RLock()
-_state: dict[str, Any] = {"gx": None, "context": None}
+_state: dict[str, Any] = {"gx": None, "context": None, "dialect": None}
 _counter = itertools.count(1)
 
 
@@ -519,44 +524,40 @@ def _patch_gx_for_duckdb() -> None:
         raise GXPatchError("the DuckDB patch for GX issue #11579 does not take effect")
 
 
-def _patch_gx_rollback_on_error() -> None:
-    """Roll back DuckDB's transaction after a failed query, so one failing expectation does
-    not fail every later one.
+#: SQLAlchemy dialect name of DuckDB without transactions (see "GX and DuckDB transactions")
+_AUTOCOMMIT_DRIVER = "gx_autocommit"
+_AUTOCOMMIT_SCHEME = f"duckdb+{_AUTOCOMMIT_DRIVER}"
 
-    With the persisted connection (see above) every query of a validation runs in one DuckDB
-    transaction, which SQLAlchemy opens (``duckdb_engine`` issues ``BEGIN``). A query that
-    raises — a SQL expectation naming a missing table, a conversion error — aborts it, and
-    every later query fails with "Current transaction is aborted (please ROLLBACK)". GX only
-    recovers from SQLAlchemy's ``PendingRollbackError``, which is not raised here. The patch
-    wraps ``SqlAlchemyExecutionEngine.execute_query``: on an exception from a DuckDB engine
-    it rolls the persisted connection back, then re-raises. Idempotent; other dialects are
-    untouched.
-    """
-    from great_expectations.execution_engine import sqlalchemy_execution_engine as sae
 
-    cls = getattr(sae, "SqlAlchemyExecutionEngine", None)
-    original = getattr(cls, "execute_query", None)
-    if cls is None or not callable(original):
-        raise GXPatchError("SqlAlchemyExecutionEngine.execute_query is gone; the DuckDB "
-                           "rollback patch in pipelines/quality/gx_runtime.py must be revisited")
-    if getattr(original, "_gx_runtime_rollback", False):
-        return
+def _autocommit_dialect() -> type:
+    """``duckdb_engine``'s dialect with ``BEGIN``/``COMMIT``/``ROLLBACK`` turned into no-ops:
+    every statement runs in DuckDB's own autocommit mode (created on first use)."""
+    cls = _state.get("dialect")
+    if cls is None:
+        import duckdb_engine
 
-    @functools.wraps(original)
-    def execute_query(self: Any, query: Any) -> Any:
-        try:
-            return original(self, query)
-        except Exception:
-            conn = getattr(self, "_connection", None)
-            if conn is not None and str(getattr(self, "dialect_name", "")) == "duckdb":
-                try:
-                    conn.rollback()
-                except Exception:  # nothing to roll back: keep the original error
-                    pass
-            raise
+        class AutocommitDuckDBDialect(duckdb_engine.Dialect):
+            supports_statement_cache = False
 
-    execute_query._gx_runtime_rollback = True  # type: ignore[attr-defined]
-    cls.execute_query = execute_query
+            def do_begin(self, dbapi_connection: Any) -> None:
+                pass
+
+            def do_commit(self, dbapi_connection: Any) -> None:
+                pass
+
+            def do_rollback(self, dbapi_connection: Any) -> None:
+                pass
+
+        cls = _state["dialect"] = AutocommitDuckDBDialect
+    return cls
+
+
+def _register_autocommit_dialect() -> None:
+    """Make ``duckdb+gx_autocommit://`` URLs resolve to ``_autocommit_dialect()``. Idempotent;
+    plain ``duckdb://`` URLs elsewhere in the process keep ``duckdb_engine`` as it is."""
+    from sqlalchemy.dialects import registry
+
+    registry.impls[f"duckdb.{_AUTOCOMMIT_DRIVER}"] = _autocommit_dialect
 
 
 def gx_module() -> Any:
@@ -567,7 +568,7 @@ def gx_module() -> Any:
             import great_expectations as gx
 
             _patch_gx_for_duckdb()
-            _patch_gx_rollback_on_error()
+            _register_autocommit_dialect()
             _state["gx"] = gx
         return _state["gx"]
 
@@ -1061,9 +1062,9 @@ def validate(
             def creator() -> Any:  # what duckdb_engine's Dialect.connect would return
                 return ConnectionWrapper(connection.cursor())
 
-            url, kwargs = "duckdb:///:memory:", {"creator": creator}
+            url, kwargs = f"{_AUTOCOMMIT_SCHEME}:///:memory:", {"creator": creator}
         else:
-            url = f"duckdb:///{Path(duckdb_path).resolve()}"
+            url = f"{_AUTOCOMMIT_SCHEME}:///{Path(duckdb_path).resolve()}"
             kwargs = {"connect_args": {"read_only": True}}
         datasource = None
         try:
