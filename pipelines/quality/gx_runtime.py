@@ -69,6 +69,9 @@ GX and DuckDB transactions
     GX connects through ``duckdb+gx_autocommit://``: ``duckdb_engine``'s dialect with begin,
     commit and rollback as no-ops (registered in SQLAlchemy's dialect registry, used only by
     this module), and every statement autocommits. A failing expectation then fails alone.
+    This also removes the cause of GX #11579 here (without a persisted connection, the pool's
+    rollback when a connection is returned invalidated results GX had not fetched yet): the
+    #11579 patch above is kept, but no longer strictly needed.
 
 SQL or pandas: measured, then chosen
     Example suite (24 expectations) on a DuckDB table of 1,000,000 generated sales lines
