@@ -22,12 +22,13 @@ when the definitions load. Every check runs through SQL on DuckDB, hands the ste
 validation covering that day: ``valid`` is false while the day's rows failed an ERROR
 expectation and have not been re-validated.
 
-Cost (default-scale sample data: 3 years, 521 k sales lines; 2 CPUs; GX imported; median
-of 3): one daily partition 0.3-1.0 s per suite (sales lines, 38 expectations: 0.97 s; all nine
-raw suites for one day and one stock week: 5.4 s); the whole history in one validation 0.3-2.8 s
-per suite (sales lines 2.8 s; all nine: 8.8 s). GX's fixed cost per expectation (~20 ms)
-dominates; the SQL itself is a few ms per query. Rebuilding Data Docs after a check takes
-0.5 s, growing with the number of validations the process holds (1.7 s with 55).
+Cost (default-scale sample data: 3 years, 521 k sales lines; 2 CPUs shared with other work,
+so wall times vary ~1.5x; GX imported; median of 3): the sales-lines suite (38 expectations)
+takes 1.0 s wall / 0.7 s CPU for one day and 2.3-2.8 s wall / 1.4 s CPU for the whole history
+in one validation; all nine raw suites take 5.4-7.6 s for one day (plus one stock week) and
+8.8-11 s for the whole history. GX's fixed cost per expectation (~20 ms) dominates; the SQL
+itself is a few ms per query. Rebuilding Data Docs after a check takes 0.5-0.8 s, growing with
+the number of validations the process holds (1.7-3.3 s with 55).
 
 Severity: a failed ERROR-severity expectation (or one that could not be evaluated, e.g. its
 query names a missing table: ``on_missing_table="fail"``) fails the check at severity ERROR,
