@@ -106,7 +106,21 @@ def run_all(start: date, end: date) -> bool:
             and execute("weekly_stock", start, end)
             and execute("reference_data")
             and execute("daily_pipeline", start, end, assets=daily_rest)
-            and execute("credit_rating_quarterly", start, end))
+            and rate_complete_quarters(start, end))
+
+
+def rate_complete_quarters(start: date, end: date) -> bool:
+    """Rate every quarter of [start, end] whose last day the data reaches (a quarter still
+    running is rated by the schedule once it has ended)."""
+    q_end_month = 3 * ((end.month - 1) // 3) + 3
+    last_day = date(end.year + q_end_month // 12, q_end_month % 12 + 1, 1) - timedelta(days=1)
+    if last_day > end:  # the quarter containing `end` is incomplete: stop at the one before
+        first_of_quarter = date(end.year, q_end_month - 2, 1)
+        last_day = first_of_quarter - timedelta(days=1)
+    if last_day < start:
+        print("  credit rating: no complete quarter in the data yet")
+        return True
+    return execute("credit_rating_quarterly", start, last_day)
 
 
 def summary() -> str:
