@@ -12,7 +12,7 @@ import re
 import duckdb
 import pytest
 
-from support import built_warehouse, model_nodes, sensitive_columns
+from support import OK_STATUSES, built_warehouse, model_nodes, sensitive_columns
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def models_by_layer(manifest: dict) -> dict[str, list[dict]]:
 
 def test_dbt_build_runs_models_data_tests_and_unit_tests(built):
     results = built.build.run_results["results"]
-    failed = [(r["unique_id"], r["status"], r.get("message")) for r in results if r["status"] not in ("success", "pass")]
+    failed = [(r["unique_id"], r["status"], r.get("message")) for r in results if r["status"] not in OK_STATUSES]
     assert not failed, failed
     kinds = {}
     for r in results:

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from support import built_warehouse, model_nodes, run_dbt
+from support import OK_STATUSES, built_warehouse, model_nodes, run_dbt
 from support.postgres import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
 # DuckDB raw column types → PostgreSQL
@@ -115,8 +115,8 @@ def test_dbt_build_passes_on_postgres(both_builds):
     duck, _, _, pg_build = both_builds
     assert pg_build.returncode == 0, pg_build.output[-6000:]
     results = pg_build.run_results["results"]
-    assert all(r["status"] in ("success", "pass") for r in results), [
-        (r["unique_id"], r["status"], r.get("message")) for r in results if r["status"] not in ("success", "pass")]
+    assert all(r["status"] in OK_STATUSES for r in results), [
+        (r["unique_id"], r["status"], r.get("message")) for r in results if r["status"] not in OK_STATUSES]
     # the same nodes ran on both adapters, unit tests included
     duck_nodes = {r["unique_id"] for r in duck.build.run_results["results"]}
     assert {r["unique_id"] for r in results} == duck_nodes
@@ -127,8 +127,10 @@ def test_every_mart_dim_and_fact_is_identical(both_builds):
     duck, server, _, pg_build = both_builds
     assert pg_build.returncode == 0, "the PostgreSQL build failed (see test_dbt_build_passes_on_postgres)"
     marts = sorted(n["alias"] for n in model_nodes(duck.manifest) if n["schema"] == "marts")
-    assert {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "fct_sales_lines", "fct_receivables",
-            "fct_receivable_payments", "fct_stock_weekly", "fct_visits", "mart_sales_monthly"} <= set(marts)
+    core = {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "fct_sales_lines", "fct_receivables",
+            "fct_receivable_payments", "fct_stock_weekly", "fct_visits", "mart_sales_monthly",
+            "mart_receivables_monthly"}
+    assert core <= set(marts)
     duck_con = duckdb.connect(str(duck.path), read_only=True)
     pg_con = server.connect()
     differences = {}
@@ -138,7 +140,9 @@ def test_every_mart_dim_and_fact_is_identical(both_builds):
             d_cols, d_rows = _rows(duck_con.cursor(), f"SELECT * FROM marts.{table}")
             p_cols, p_rows = _rows(pg_cur, f"SELECT * FROM marts.{table}")
             assert d_cols == p_cols, (table, d_cols, p_cols)
-            assert d_rows, f"marts.{table} is empty on DuckDB: the comparison would prove nothing"
+            # the core tables have rows on the tiny data, so their comparison proves something
+            # (a mart of e.g. quarterly ratings may rightly be empty on 60 days of data)
+            assert d_rows or table not in core, f"marts.{table} is empty on DuckDB"
             if d_rows != p_rows:
                 only_duck = sorted(set(d_rows) - set(p_rows))[:3]
                 only_pg = sorted(set(p_rows) - set(d_rows))[:3]

@@ -24,6 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO / "dbt_project"
 GENERATOR_SEED = 7
 
+# run_results statuses of a successful build: models/seeds "success", tests "pass" (or "warn"
+# for warn-severity tests), exposures "no-op"
+OK_STATUSES = ("success", "pass", "warn", "no-op")
+
 _CACHE: dict[str, Any] = {}
 
 
