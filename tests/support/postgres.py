@@ -8,6 +8,11 @@ creates the database, and at teardown stops that server with its own ``pg_ctl`` 
 the folder. initdb refuses to run as root, so under root the server commands run as the
 ``postgres`` system user, which owns the folder.
 
+A test session killed before its teardown would leave its server running: every server
+folder records the pid of the pytest process that owns it (``owner.pid``), and starting a
+server first stops (with their own ``pg_ctl``) and removes the servers of owners that no
+longer exist.
+
 Use it in a test module with ``from support.postgres import postgres_server  # noqa: F401``.
 """
 
@@ -98,6 +103,35 @@ def _run(server_user: dict, cmd: list[str], **kw) -> subprocess.CompletedProcess
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd="/", **server_user, **kw)
 
 
+FOLDER_PREFIX = "dwh-pg-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(bin_dir: Path) -> list[Path]:
+    """Stop and remove the servers this fixture started in test sessions that died before
+    their teardown (owner.pid names a process that no longer exists)."""
+    reaped = []
+    for base in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            owner = int((base / "owner.pid").read_text().strip())
+        except (OSError, ValueError):
+            continue  # not (yet) a folder of this fixture
+        if _alive(owner):
+            continue
+        stop_server(PostgresServer(bin_dir=bin_dir, base_dir=base, port=0))
+        reaped.append(base)
+    return reaped
+
+
 def start_server() -> PostgresServer:
     bin_dir = find_pg_bin()
     if bin_dir is None:
@@ -109,7 +143,9 @@ def start_server() -> PostgresServer:
             pwd.getpwnam("postgres")
         except KeyError:
             pytest.fail("running as root but there is no `postgres` system user to run initdb as")
-    base = Path(tempfile.mkdtemp(prefix="dwh-pg-"))
+    reap_orphans(bin_dir)
+    base = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    (base / "owner.pid").write_text(str(os.getpid()))
     if server_user:
         os.chown(base, server_user["user"], server_user["group"])
     server = PostgresServer(bin_dir=bin_dir, base_dir=base, port=free_port())
