@@ -19,7 +19,8 @@ def _raw_keys(partitioning: str) -> list[dg.AssetKey]:
 
 daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
-    selection=dg.AssetSelection.assets(*_raw_keys("daily")).downstream()
+    selection=(dg.AssetSelection.assets(*_raw_keys("daily")).downstream()
+               | dg.AssetSelection.groups("reference").downstream())  # seeds (CNY dates) and dim_date
     - dg.AssetSelection.assets(*_raw_keys("weekly"), *_raw_keys("none")),
     partitions_def=daily_partitions,
     description="Ingest, validate, transform and publish a range of days.",
