@@ -16,7 +16,7 @@ from pipelines.ingest.assets import build_ingest_assets
 from pipelines.ingest.sensors import landing_zone_sensor, run_failure_alert
 from pipelines.jobs import build_jobs, build_schedules
 from pipelines.publish.assets import serving_database
-from pipelines.quality.checks import build_raw_checks
+from pipelines.quality.checks import build_gx_checks
 from pipelines.reports.assets import branch_workbooks, dashboard
 from pipelines.quality.freshness import freshness_job, freshness_schedule, source_freshness
 from pipelines.resources import build_resources
@@ -28,7 +28,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 defs = dg.Definitions(
     assets=[*build_ingest_assets(), dbt_partitioned_models, dbt_models, serving_database, dashboard, branch_workbooks,
             mart_customer_lifetime_value, credit_rating],
-    asset_checks=[*build_raw_checks(), source_freshness],
+    asset_checks=[*build_gx_checks(), source_freshness],
     jobs=[*build_jobs(), freshness_job, credit_rating_quarterly],
     schedules=[*build_schedules(), freshness_schedule, credit_rating_quarterly_schedule],
     sensors=[landing_zone_sensor, run_failure_alert],

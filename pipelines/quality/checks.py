@@ -27,7 +27,7 @@ so wall times vary ~1.5x; GX imported; median of 3): the sales-lines suite (38 e
 takes 1.0 s wall / 0.7 s CPU for one day and 2.3-2.8 s wall / 1.4 s CPU for the whole history
 in one validation; all nine raw suites take 5.4-7.6 s for one day (plus one stock week) and
 8.8-11 s for the whole history. GX's fixed cost per expectation (~20 ms) dominates; the SQL
-itself is a few ms per query. Rebuilding Data Docs after a check takes 0.5-0.8 s, growing with
+itself is a few ms per query. Rebuilding Data Docs after a check takes under a second, growing with
 the number of validations the process holds (1.7-3.3 s with 55).
 
 Severity: a failed ERROR-severity expectation (or one that could not be evaluated, e.g. its
