@@ -210,9 +210,11 @@ def build_model_check(suite: str, key: dg.AssetKey, relation: str) -> dg.AssetCh
 
 
 def _model_asset_keys() -> set[dg.AssetKey]:
+    """dbt models plus the marts written by Python assets (the fitted CLV models)."""
+    from pipelines.clv.assets import mart_customer_lifetime_value
     from pipelines.transform.assets import dbt_models, dbt_partitioned_models
 
-    return set(dbt_models.keys) | set(dbt_partitioned_models.keys)
+    return set(dbt_models.keys) | set(dbt_partitioned_models.keys) | set(mart_customer_lifetime_value.keys)
 
 
 def build_model_checks() -> list[dg.AssetChecksDefinition]:
