@@ -32,7 +32,7 @@ CALIBRATION_END = np.datetime64("1997-09-30", "D")
 def _datasets() -> Path:
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or not spec.submodule_search_locations:
-        pytest.skip("lifetimes (the CDNOW data files) is not installed: pip install -r requirements.txt")
+        pytest.fail("lifetimes (the CDNOW data files) is not installed: pip install -r requirements.txt")
     return Path(list(spec.submodule_search_locations)[0]) / "datasets"
 
 
