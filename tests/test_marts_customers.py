@@ -18,33 +18,20 @@ tests/test_dbt_postgres.py.
 from __future__ import annotations
 
 import shutil
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from support import GENERATOR_SEED, run_dbt, session_cache
+from support import GENERATOR_SEED, ingest_generated, run_dbt, session_cache
 
 MARTS = ["mart_customer_segments", "mart_visit_compliance_customers", "mart_visit_compliance",
          "mart_inventory_days", "mart_inventory_turnover"]
 
 
 def _build_s(folder: Path):
-    from pipelines.generate import GeneratorConfig, generate
-    from pipelines.ingest.assets import INGESTED_SOURCES
-    from pipelines.ingest.load import load_window
-
-    generate(GeneratorConfig.from_preset("S", seed=GENERATOR_SEED), folder, clean=True)
-    warehouse = folder / "warehouse.duckdb"
-    con = duckdb.connect(str(warehouse))
-    try:
-        for source in INGESTED_SOURCES:
-            result = load_window(con, source, folder / "landing", date(2000, 1, 1), date(2099, 12, 31), folder / "tmp")
-            assert not result.errors, (source, result.errors)
-    finally:
-        con.close()
+    warehouse = ingest_generated(folder, seed=GENERATOR_SEED, preset="S", warehouse_name="warehouse.duckdb")
     select = " ".join(f"+{m}" for m in MARTS)
     build = run_dbt(["build", "--select", select, "--indirect-selection", "cautious"], warehouse=warehouse, workdir=folder / "build", check=False)
     return warehouse, build

@@ -242,6 +242,3 @@ def build_gx_checks() -> list[dg.AssetChecksDefinition]:
     """Every GX check: raw partitions and models (marts)."""
     return [*build_raw_checks_only(), *build_model_checks()]
 
-
-# ``pipelines/definitions.py`` imports this name; it returns the model (mart) checks too.
-build_raw_checks = build_gx_checks

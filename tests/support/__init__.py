@@ -81,17 +81,19 @@ def run_dbt(args: list[str], *, warehouse: Path | None, workdir: Path, target: s
     return result
 
 
-def ingest_tiny(out: Path, seed: int = GENERATOR_SEED) -> Path:
-    """Generate the tiny preset into ``out`` and load every source, masters first, into a new
-    DuckDB warehouse ``out/raw_layer.duckdb`` (the raw layer exactly as the ingest assets write it)."""
+def ingest_generated(out: Path, seed: int = GENERATOR_SEED, preset: str = "tiny",
+                warehouse_name: str = "raw_layer.duckdb") -> Path:
+    """Generate a preset (tiny by default) into ``out`` and load every source, masters first, into
+    a new DuckDB warehouse ``out/<warehouse_name>`` (the raw layer exactly as the ingest assets
+    write it)."""
     import duckdb
 
     from pipelines.generate import GeneratorConfig, generate
     from pipelines.ingest.assets import INGESTED_SOURCES
     from pipelines.ingest.load import load_window
 
-    generate(GeneratorConfig.from_preset("tiny", seed=seed), out, clean=True)
-    warehouse = out / "raw_layer.duckdb"  # (a file named raw.duckdb would clash with the schema raw)
+    generate(GeneratorConfig.from_preset(preset, seed=seed), out, clean=True)
+    warehouse = out / warehouse_name  # (a file named raw.duckdb would clash with the schema raw)
     con = duckdb.connect(str(warehouse))
     try:
         for source in INGESTED_SOURCES:
@@ -121,7 +123,7 @@ class BuiltWarehouse:
 
 
 def raw_warehouse(tmp_path_factory) -> Path:
-    return session_cache("tiny_raw", tmp_path_factory, ingest_tiny)
+    return session_cache("tiny_raw", tmp_path_factory, ingest_generated)
 
 
 def built_warehouse(tmp_path_factory) -> BuiltWarehouse:
