@@ -1,7 +1,9 @@
 """Source configuration: parses ``sources.yml`` into typed objects and finds landing files.
 
-Owns the mapping from a landing-zone file to its source, layout and partition date. Nothing
-here reads rows; see ``readers.py`` and ``load.py``.
+Owns the mapping from a landing-zone file to its source, layout and partition date, and the one
+safe listing of the landing zone (``list_landing``): an entry whose real path is outside the
+landing zone (a symlink out of it), a dangling symlink or a non-regular file is refused, never
+followed. Nothing here reads rows; see ``readers.py`` and ``load.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Column:
     sensitive: bool = False
     missing_reason: str = "missing_key"  # quarantine reason when a required value is empty
     invalid_reason: str | None = None  # reason when the value does not parse (default by type)
+    max_abs: float | None = None  # numbers: |value| above this is quarantined as absurd_value
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ class LandingFile:
     relpath: str  # relative to the landing zone, POSIX separators
     partition_date: date | None  # None for unpartitioned sources
     path_values: dict[str, str] = field(default_factory=dict)  # values of the layout's path_fields
+    refused: tuple[str, str] | None = None  # (error code, why) when path safety forbids reading it
 
 
 def normalise_header(h: str) -> str:
@@ -173,6 +177,10 @@ def parse_sources(doc: dict[str, Any]) -> dict[str, Source]:
                     raise ConfigError(f"{where}: enum column {cname} needs values")
                 if isinstance(values, list):
                     values = {v: [v] for v in values}
+            max_abs = c.get("max_abs")
+            if max_abs is not None and (c["type"] not in {"integer", "decimal"} or isinstance(max_abs, bool)
+                                        or not isinstance(max_abs, (int, float)) or max_abs <= 0):
+                raise ConfigError(f"{where}: column {cname}: max_abs must be a positive number on a numeric column")
             columns[cname] = Column(
                 name=cname,
                 type=c["type"],
@@ -182,6 +190,7 @@ def parse_sources(doc: dict[str, Any]) -> dict[str, Source]:
                 sensitive=bool(c.get("sensitive", False)),
                 missing_reason=c.get("missing_reason", "missing_key"),
                 invalid_reason=c.get("invalid_reason"),
+                max_abs=max_abs,
             )
         layouts = [_layout(l, defaults, columns, f"{where} layout {l.get('name')}") for l in raw["layouts"]]
         partitioning = raw.get("partitioning", "daily")
@@ -220,19 +229,66 @@ def load_sources() -> dict[str, Source]:
         return parse_sources(yaml.safe_load(fh))
 
 
-def find_files(source: Source, landing: Path, start: date | None = None, end: date | None = None) -> list[LandingFile]:
+@dataclass(frozen=True)
+class ListedPath:
+    """One landing-zone entry matching a glob: where it is, what to read, or why it is refused."""
+
+    relpath: str  # relative to the landing zone, POSIX separators (the name it was delivered under)
+    path: Path  # the resolved real path to read (the entry itself when refused)
+    refused: tuple[str, str] | None  # (error code, why) or None when safe to read
+
+
+def list_landing(landing: Path, pattern: str) -> list[ListedPath]:
+    """The one listing of the landing zone (ingest and the sensor both go through it).
+
+    Every entry matching ``pattern`` is resolved (symlinks followed by the OS, ``..`` collapsed)
+    and checked against the resolved landing root. Entries whose real path is inside the root are
+    returned with that real path, so what is read is what was checked. Refused, with the reason:
+    a real path outside the landing zone (``unsafe_path``: a symlink to a file or directory
+    elsewhere), a dangling or looping symlink (``broken_link``), anything not a regular file
+    (``not_a_file``). Names with spaces, quotes, ``..`` inside a name or non-ASCII characters are
+    ordinary names."""
+    root = landing.resolve()
+    out: list[ListedPath] = []
+    for p in landing.glob(pattern):
+        rel = p.relative_to(landing).as_posix()
+        refused: tuple[str, str] | None = None
+        real = p
+        if any(part in ("", ".", "..") for part in rel.split("/")):
+            refused = ("unsafe_path", f"the path has a {'..'!r} or empty component; landing paths must stay "
+                                      "inside the landing zone")
+        else:
+            try:
+                real = p.resolve(strict=True)
+            except (OSError, RuntimeError) as exc:  # dangling link, loop, permission
+                refused = ("broken_link", f"cannot be resolved ({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}); "
+                                          "a symlink whose target does not exist")
+            else:
+                if not real.is_relative_to(root):
+                    refused = ("unsafe_path", f"resolves to {real}, outside the landing zone {root}; "
+                                              "symlinks out of the landing zone are refused, not followed")
+                elif not real.is_file():
+                    refused = ("not_a_file", f"resolves to {real}, which is not a regular file")
+        out.append(ListedPath(rel, p if refused else real, refused))
+    return out
+
+
+def find_files(source: Source, landing: Path, start: date | None = None, end: date | None = None,
+               include_refused: bool = False) -> list[LandingFile]:
     """Landing files of a source whose partition date is in [start, end], sorted by date then path.
 
     A weekly source's files are dated by the Monday their week starts; an unpartitioned
-    source's files have no date and are always returned."""
+    source's files have no date and are always returned. Entries refused by ``list_landing``
+    (symlinks out of the landing zone, dangling links, non-files) are left out unless
+    ``include_refused`` (ingest includes them, to fail their partition with the reason)."""
     found: list[LandingFile] = []
     for layout in source.layouts:
         rx = layout.path_regex()
         path_rx = {col: re.compile(r) for col, r in layout.path_fields.items()}
-        for p in landing.glob(layout.glob_pattern()):
-            rel = p.relative_to(landing).as_posix()
+        for entry in list_landing(landing, layout.glob_pattern()):
+            rel = entry.relpath
             m = rx.match(rel)
-            if not m or not p.is_file():
+            if not m or (entry.refused and not include_refused):
                 continue
             d: date | None = None
             if source.partitioning != "none":
@@ -246,6 +302,6 @@ def find_files(source: Source, landing: Path, start: date | None = None, end: da
             for col, prx in path_rx.items():
                 pm = prx.search(rel)
                 values[col] = pm.group(1) if pm else None
-            found.append(LandingFile(source.name, layout, p, rel, d, values))
+            found.append(LandingFile(source.name, layout, entry.path, rel, d, values, entry.refused))
     found.sort(key=lambda f: (f.partition_date or date.min, f.relpath))
     return found

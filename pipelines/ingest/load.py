@@ -146,6 +146,12 @@ def _checks(source: Source) -> list[tuple[str, str, str]]:
                     "bad_enum": f"one of {sorted(c.values or {})}"}[kinds[c.type]]
             out.append((f"nullif(trim(r.{q(c.name)}), '') IS NOT NULL AND t.{q(c.name)} IS NULL", lit(reason),
                         f"{lit(c.name + ' ')} || {quote_text('r.' + q(c.name))} || {lit(' is not ' + what)}"))
+    for c in source.columns.values():  # sanity bounds from sources.yml (max_abs), not business rules
+        if c.max_abs is not None:
+            bound = format(c.max_abs, "g") if isinstance(c.max_abs, float) else str(c.max_abs)
+            out.append((f"abs(t.{q(c.name)}) > {bound}", lit("absurd_value"),
+                        f"{lit(c.name + ' ')} || CAST(t.{q(c.name)} AS VARCHAR) || "
+                        f"{lit(' is beyond the sane bound of ' + bound + ' (max_abs in sources.yml)')}"))
     day = _partition_day_sql(source)
     if day and source.period_days:
         what = source.partition_date_expr or source.partition_date_column
@@ -239,7 +245,7 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
     result = LoadResult(source_name, (start, end), load_id)
     ensure_raw_tables(con, sources)
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    files = find_files(source, landing, start, end)
+    files = find_files(source, landing, start, end, include_refused=True)  # refused ones fail their partition
     create_stage(con, source)
     bad_partitions: set[date] = set()
     read_counts: dict[str, int] = {}

@@ -5,14 +5,17 @@ Every reader appends to the temp table ``_stage`` (all canonical columns as VARC
 (``read_csv`` with explicit column types, ``read_parquet``). Typing and row rules happen later,
 in SQL (``load.py``), so a bad value quarantines its row instead of failing the file. GBK is
 decoded to a UTF-8 temp file by streaming, since DuckDB's ``encodings`` extension is not
-available offline.
+available offline. ``_source_line`` is the physical line in the file (blank lines and line
+breaks inside quoted CSV fields counted), the sheet row for Excel, the row number for Parquet.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import os
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -39,6 +42,24 @@ def q(identifier: str) -> str:
 
 def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+_GLOB_CHARS = re.compile(r"[*?\[\]{}]")
+
+
+def duck_path(path: Path, tmp_dir: Path) -> str:
+    """The path to hand to a DuckDB reader. DuckDB expands glob characters (``* ? [ ] { }``) in
+    file names, so a name holding one is read through a plainly named symlink in ``tmp_dir``
+    (quotes, spaces and non-ASCII names need nothing: ``lit`` quotes the SQL literal)."""
+    text = str(path)
+    if not _GLOB_CHARS.search(text):
+        return text
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    alias = tmp_dir / ("alias_" + hashlib.sha1(text.encode()).hexdigest()[:16] + "".join(path.suffixes[-1:]))
+    if alias.is_symlink() or alias.exists():
+        alias.unlink()
+    os.symlink(path, alias)
+    return str(alias)
 
 
 def create_stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
@@ -80,7 +101,14 @@ def _header_map(lf: LandingFile, source: Source, headers: list[str]) -> dict[int
     mapping: dict[int, str] = {}
     for i, h in enumerate(headers):
         canonical = lookup.get(normalise_header(h))
-        if canonical and canonical not in mapping.values():
+        if canonical and canonical in mapping.values():
+            first = _index_of(mapping, canonical)
+            raise FileError(
+                lf.relpath, "ambiguous_header",
+                f"columns {first + 1} ({headers[first]!r}) and {i + 1} ({h!r}) both map to {canonical} "
+                f"in layout {lf.layout.name}; keep one of them", 1,
+            )
+        if canonical:
             mapping[i] = canonical
     missing = [c for c in source.required_columns if c not in mapping.values() and c not in lf.layout.path_fields]
     if missing:
@@ -99,12 +127,22 @@ def _duck_error(lf: LandingFile, exc: Exception, line_offset: int = 0) -> FileEr
     msg = str(exc)
     m = _DUCK_LINE.search(msg)
     line = int(m.group(1)) + line_offset if m else None
-    first = next((l for l in msg.splitlines()[1:] if l.strip() and not l.startswith("Original Line")), msg)
+    body = [l for l in msg.splitlines()[1:]
+            if l.strip() and not l.startswith(("Original Line", "LINE ")) and set(l.strip()) != {"^"}]
+    first = body[0] if body else msg.splitlines()[0]
+    first = re.sub(r"^[A-Za-z ]+ Error: ", "", first.strip())
+    first = re.sub(r"'/[^']*'", lit(lf.relpath), first)  # name the landing file, not an absolute or temp path
     if "unicode" in msg.lower() or "utf-8" in msg.lower():
         return FileError(lf.relpath, "undeclared_encoding",
                          f"not valid {lf.layout.encoding} (declared by layout {lf.layout.name})", line)
     if "Expected Number of Columns" in msg or "number of columns" in msg.lower():
         return FileError(lf.relpath, "bad_row_shape", first.strip(), line)
+    if "magic bytes" in msg.lower():
+        return FileError(lf.relpath, "unreadable", "not a readable Parquet file: no Parquet footer at the end "
+                                                   "(the file is cut short, or is not Parquet)")
+    if "unterminated quote" in msg.lower():
+        return FileError(lf.relpath, "unterminated_quote",
+                         "a quoted value is not closed before the end of the file (file cut short?)", line)
     return FileError(lf.relpath, "unreadable", first.strip()[:300], line)
 
 
@@ -124,22 +162,57 @@ def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, t
     cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(headers))) + "}"
     select = _select_list(lf, source, mapping, lambda i: q(f"c{i}"))
     before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
+    read_path = duck_path(path, tmp_dir)
     try:
         con.execute(
             f"""INSERT INTO _stage
             SELECT {select}, {_tail(lf, "ordinality + 1")}
-            FROM read_csv({lit(str(path))}, header=false, skip=1, delim=',', quote='"', escape='"',
+            FROM read_csv({lit(read_path)}, header=false, skip=1, delim=',', quote='"', escape='"',
                           columns={cols}, strict_mode=true, null_padding=false, auto_detect=false,
                           encoding='utf-8') WITH ORDINALITY"""
         )
     except duckdb.Error as exc:
         raise _duck_error(lf, exc) from None
-    return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
+    n = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
+    if n and _physical_lines(path) != n + 1:  # blank lines or quoted line breaks: record number != line
+        _renumber_csv_lines(con, lf, read_path)
+    return n
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines in a file (a last line without a newline counts), by counting newline bytes."""
+    lines, last = 0, b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (1 if last not in (b"", b"\n") else 0)
+
+
+def _renumber_csv_lines(con: duckdb.DuckDBPyConnection, lf: LandingFile, read_path: str) -> None:
+    """Set ``_source_line`` of the file's staged records to their physical first line.
+
+    DuckDB numbers records, skipping blank lines, and a quoted value may span lines. The file is
+    read again as plain lines: a line starts a record when it is not blank and the quote
+    characters before it are balanced (doubled quotes inside values keep the balance)."""
+    con.execute(
+        f"""UPDATE _stage SET _source_line = s.line_no
+        FROM (SELECT n AS line_no, row_number() OVER (ORDER BY n) + 1 AS record_line
+              FROM (SELECT n, line, coalesce(sum(length(line) - length(replace(line, '"', ''))) OVER
+                                        (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS quotes_before
+                    FROM (SELECT line, ordinality AS n
+                          FROM read_csv({lit(read_path)}, header=false, columns={{'line': 'VARCHAR'}}, delim='\x1f',
+                                        quote='', escape='', auto_detect=false, strict_mode=false,
+                                        encoding='utf-8') WITH ORDINALITY))
+              WHERE n > 1 AND line IS NOT NULL AND trim(line, chr(13)) <> '' AND quotes_before % 2 = 0) s
+        WHERE _stage._source_file = {lit(lf.relpath)} AND _stage._source_line = s.record_line"""
+    )
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    read_path = duck_path(lf.path, tmp_dir)
     try:
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(lf.path))})").fetchall()]
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(read_path)})").fetchall()]
     except duckdb.Error as exc:
         raise _duck_error(lf, exc) from None
     mapping = _header_map(lf, source, names)
@@ -149,7 +222,7 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Sourc
         con.execute(
             f"""INSERT INTO _stage
             SELECT {select}, {_tail(lf, "file_row_number + 1")}
-            FROM read_parquet({lit(str(lf.path))}, file_row_number=true)"""
+            FROM read_parquet({lit(read_path)}, file_row_number=true)"""
         )
     except duckdb.Error as exc:
         raise _duck_error(lf, exc) from None
@@ -251,7 +324,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source,
             FROM (SELECT line, n, coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok,
                          CASE WHEN json_valid(line) THEN line ELSE '{{}}' END AS j
                   FROM (SELECT line, ordinality AS n
-                        FROM read_csv({lit(str(path))}, header=false, columns={{'line': 'VARCHAR'}}, delim='\x1f',
+                        FROM read_csv({lit(duck_path(path, tmp_dir))}, header=false, columns={{'line': 'VARCHAR'}}, delim='\x1f',
                                       quote='', escape='', auto_detect=false, strict_mode=false,
                                       encoding='utf-8') WITH ORDINALITY)
                   WHERE trim(coalesce(line, '')) <> '')"""
@@ -270,9 +343,24 @@ READERS = {"csv": stage_csv, "parquet": stage_parquet, "xlsx": stage_xlsx, "json
 
 def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
     """Append one file's rows to ``_stage``; returns rows read. Raises FileError."""
+    if lf.refused:
+        code, why = lf.refused
+        raise FileError(lf.relpath, code, f"refused by landing-zone path safety: {why}")
     if lf.path.stat().st_size == 0:
         raise FileError(lf.relpath, "empty_file", "the file is empty (0 bytes)")
     reader = READERS.get(lf.layout.format)
     if reader is None:
         raise FileError(lf.relpath, "unsupported_format", f"no reader for format {lf.layout.format!r} yet")
+    if lf.layout.format in {"csv", "jsonl"} and not lf.layout.encoding.lower().startswith(("utf-16", "utf-32")):
+        with open(lf.path, "rb") as fh:
+            head = fh.read(4)
+        bom = next((name for name, marks in _WIDE_BOMS.items() if any(head.startswith(m) for m in marks)), None)
+        if bom:
+            raise FileError(lf.relpath, "undeclared_encoding",
+                            f"starts with a {bom} byte-order mark, but layout {lf.layout.name} declares "
+                            f"{lf.layout.encoding}; re-export the file as {lf.layout.encoding}", 1)
     return reader(con, lf, source, tmp_dir)
+
+
+# Byte-order marks of encodings no text layout declares (UTF-32 first: its LE mark starts like UTF-16's).
+_WIDE_BOMS = {"UTF-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "UTF-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}

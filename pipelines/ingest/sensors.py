@@ -28,11 +28,15 @@ WEBHOOK_ENV = "DWH_ALERT_WEBHOOK_URL"
 
 
 def landing_fingerprints(landing) -> dict[str, str]:
-    """'<source>|<partition date or *>' -> digest of the partition's files (name, size, mtime)."""
+    """'<source>|<partition date or *>' -> digest of the partition's files (name, size, mtime).
+
+    Files come from the same safe listing as ingest (``find_files`` → ``list_landing``). A refused
+    entry (symlink out of the landing zone, dangling link) still counts, by the link itself and
+    never by its target, so its partition is run and fails naming the path and the reason."""
     files: dict[str, list[str]] = defaultdict(list)
     for source in load_sources().values():
-        for lf in find_files(source, landing):
-            st = lf.path.stat()
+        for lf in find_files(source, landing, include_refused=True):
+            st = lf.path.lstat() if lf.refused else lf.path.stat()
             key = f"{source.name}|{lf.partition_date.isoformat() if lf.partition_date else '*'}"
             files[key].append(f"{lf.relpath}:{st.st_size}:{st.st_mtime_ns}")
     return {k: hashlib.sha1("\n".join(sorted(v)).encode()).hexdigest()[:16] for k, v in files.items()}
