@@ -80,7 +80,7 @@ def _leaks(con, relation: str, label: str) -> list[str]:
     (substring match in SQL, so a phone inside a longer text is found too; names, which are
     short and could occur inside unrelated words, must match a whole value)."""
     found = []
-    for (column,) in con.execute(f"SELECT column_name FROM (DESCRIBE {relation})").fetchall():
+    for column in con.sql(f"SELECT * FROM {relation} LIMIT 0").columns:
         hits = con.execute(f"""SELECT DISTINCT s.v FROM (SELECT DISTINCT CAST("{column}" AS VARCHAR) AS x FROM {relation}) t
                                JOIN secrets s ON (length(s.v) >= 6 AND contains(t.x, s.v)) OR t.x = s.v""").fetchall()
         found += [f"{label}.{column}: {v}" for (v,) in hits]
