@@ -5,9 +5,14 @@ Commands:
             the Dagster instance in DWH_HOME, print a summary
   summary   rows per table, where the serving database and reports are, how to open the UI
   dbt       run dbt with rules.yml passed as vars, e.g. ``python -m pipelines dbt build``
+  job       run one job (optionally over a date range or a subset of assets) as one run, e.g.
+            ``python -m pipelines job reference_data`` or ``job daily_pipeline --start 2024-01-01 --end 2024-01-07``
   instance  prepare the Dagster home (copies dagster.yaml) and print its path
   credit-rating --quarters 2024Q2..2024Q4
             rate (or backfill) quarters with the credit_rating_quarterly job (pipelines/credit)
+
+Every run these commands start waits for its turn on the warehouse (pipelines/turn.py): DuckDB
+allows one writer process per file, so runs on one instance never overlap.
 """
 
 from __future__ import annotations
@@ -51,9 +56,10 @@ def execute(job_name: str, start: date | None = None, end: date | None = None,
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from pipelines.definitions import defs
+    from pipelines.turn import cli_run_tags, warehouse_turn
 
     prepare_instance()
-    tags = {}
+    tags = cli_run_tags()
     if start and end:
         job_def = defs.resolve_job_def(job_name)
         keys = job_def.partitions_def.get_partition_keys_in_time_window(
@@ -61,20 +67,22 @@ def execute(job_name: str, start: date | None = None, end: date | None = None,
         if not keys:
             print(f"{job_name}: no partitions between {start} and {end}")
             return True
-        tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+        tags |= {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
     with dg.DagsterInstance.get() as instance:
         job = defs.resolve_job_def(job_name)
         selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
         # The console shows warnings and errors only; every event is still in the instance (UI).
         quiet = {"loggers": {"console": {"config": {"log_level": os.environ.get("DWH_LOG_LEVEL", "WARNING")}}}}
-        result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection,
-                                        run_config=quiet, raise_on_error=False)
+        with warehouse_turn(instance):
+            result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection,
+                                            run_config=quiet, raise_on_error=False)
         if not result.success:
             for event in result.all_events:
                 if event.is_step_failure:
                     err = event.step_failure_data.error
                     print(f"FAILED step {event.step_key}: {err.message.strip()[:2000] if err else ''}", file=sys.stderr)
-        where = f" {tags[ASSET_PARTITION_RANGE_START_TAG]}..{tags[ASSET_PARTITION_RANGE_END_TAG]}" if tags else ""
+        where = (f" {tags[ASSET_PARTITION_RANGE_START_TAG]}..{tags[ASSET_PARTITION_RANGE_END_TAG]}"
+                 if ASSET_PARTITION_RANGE_START_TAG in tags else "")
         print(f"  run {result.run_id} {job_name}{where}{' (subset)' if assets else ''}: "
               f"{'success' if result.success else 'FAILURE'}", flush=True)
         return result.success
@@ -167,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="print the warehouse summary")
     d = sub.add_parser("dbt", help="run dbt with the rules passed as vars")
     d.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    j = sub.add_parser("job", help="run one job as one run (a date range of a partitioned job, or a subset)")
+    j.add_argument("job_name")
+    j.add_argument("--start", type=date.fromisoformat, help="first day (partitioned jobs)")
+    j.add_argument("--end", type=date.fromisoformat, help="last day (default: --start)")
+    j.add_argument("--asset", action="append", dest="assets", help="asset key to run (repeatable), e.g. raw/sales_lines")
     sub.add_parser("instance", help="prepare the Dagster home and print it")
     sub.add_parser("credit-rating", help="rate or backfill quarters: credit-rating --quarters 2024Q2..2024Q4")
     args = parser.parse_args(argv)
@@ -177,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "summary":
         print(summary())
         return 0
+    if args.command == "job":
+        return 0 if execute(args.job_name, args.start, args.end or args.start, assets=args.assets) else 1
     if args.command == "dbt":
         from pipelines.resources import build_resources, dbt_executable
         from pipelines.rules import dbt_vars

@@ -3,6 +3,8 @@ sensors and resources.
 
 Runs use the in-process executor: DuckDB allows one writer process per file, so steps of a
 run share one process (and Great Expectations is imported once per run, not once per step).
+It holds the instance's warehouse turn for the whole run, so runs never overlap on the
+warehouse however they were started (pipelines/turn.py; the run queue is in dagster.yaml).
 """
 
 import warnings
@@ -21,6 +23,7 @@ from pipelines.quality.freshness import freshness_job, freshness_schedule, sourc
 from pipelines.reports.assets import branch_workbooks, dashboard
 from pipelines.resources import build_resources
 from pipelines.transform.assets import dbt_models, dbt_partitioned_models
+from pipelines.turn import turn_taking_executor
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -33,5 +36,5 @@ defs = dg.Definitions(
     schedules=[*build_schedules(), freshness_schedule, credit_rating_quarterly_schedule],
     sensors=[landing_zone_sensor, run_failure_alert],
     resources=build_resources(),
-    executor=dg.in_process_executor,
+    executor=turn_taking_executor,
 )

@@ -26,6 +26,7 @@ def rate_quarters(keys: list[str]) -> bool:
     from pipelines.credit.jobs import credit_rating_quarterly
     from pipelines.credit.quarters import quarterly_partitions
     from pipelines.definitions import defs
+    from pipelines.turn import cli_run_tags, warehouse_turn
 
     prepare_instance()
     known = set(quarterly_partitions.get_partition_keys())
@@ -39,11 +40,12 @@ def rate_quarters(keys: list[str]) -> bool:
     if span != keys:
         print("quarters must be consecutive (one run covers a range)", file=sys.stderr)
         return False
-    tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+    tags = {**cli_run_tags(), ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
     job = defs.resolve_job_def(credit_rating_quarterly.name)
     quiet = {"loggers": {"console": {"config": {"log_level": os.environ.get("DWH_LOG_LEVEL", "WARNING")}}}}
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, tags=tags, run_config=quiet, raise_on_error=False)
+        with warehouse_turn(instance):  # one run at a time on the warehouse (pipelines/turn.py)
+            result = job.execute_in_process(instance=instance, tags=tags, run_config=quiet, raise_on_error=False)
         if not result.success:
             for event in result.all_events:
                 if event.is_step_failure:
