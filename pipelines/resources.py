@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from pipelines.settings import environment, paths
+from pipelines.settings import duckdb_memory_limit, paths
 from pipelines.transform.project import dbt_project
 
 
@@ -48,6 +48,7 @@ def export_dbt_env() -> None:
     """Environment read by dbt_project/profiles.yml (call right before invoking dbt)."""
     p = paths().ensure()
     os.environ["DWH_WAREHOUSE_PATH"] = str(p.warehouse)
+    os.environ["DWH_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
 
 
 def dbt_executable() -> str:
@@ -58,12 +59,10 @@ def dbt_executable() -> str:
 
 def build_resources() -> dict[str, object]:
     """Resources for the current environment. dev/test: local files under DWH_HOME; prod: the
-    same layout under the deployment's DWH_HOME with more memory for DuckDB."""
-    env = environment()
+    same layout under the deployment's DWH_HOME; DuckDB's memory limit by environment."""
     export_dbt_env()
-    memory = {"dev": "4GB", "test": "1GB", "prod": "12GB"}[env]
     return {
-        "warehouse": WarehouseResource(memory_limit=memory),
+        "warehouse": WarehouseResource(memory_limit=duckdb_memory_limit()),
         "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.profiles_dir),
                               target=os.environ.get("DWH_DBT_TARGET", "duckdb"),
                               dbt_executable=dbt_executable()),

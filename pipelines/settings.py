@@ -87,6 +87,17 @@ def environment() -> str:
     return env
 
 
+# DuckDB's memory limit per environment (buffer memory; beyond it DuckDB spills to
+# <warehouse dir>/duckdb_tmp). Sized so that a whole process stays within 3 GiB at scale M.
+DUCKDB_MEMORY = {"dev": "2GB", "test": "1GB", "prod": "2GB"}
+
+
+def duckdb_memory_limit() -> str:
+    """Memory limit for every DuckDB connection to the warehouse, the pipeline's and dbt's
+    (``DWH_DUCKDB_MEMORY_LIMIT`` overrides the environment's default)."""
+    return os.environ.get("DWH_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY[environment()]
+
+
 def partitions_start() -> date:
     """First day of the daily partitions (the first day sources delivered)."""
     return date.fromisoformat(os.environ.get("DWH_PARTITIONS_START", "2023-01-01"))

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest.config import Column, LandingFile, Layout, Source, find_files, load_sources
-from pipelines.ingest.readers import FileError, create_stage, lit, q, stage_file
+from pipelines.ingest.readers import FileError, create_stage, lit, q, stage_files
 
 RAW_SCHEMA = "raw"
 SQL_TYPES = {"text": "VARCHAR", "enum": "VARCHAR", "integer": "BIGINT", "decimal": "DECIMAL(18,4)",
@@ -247,18 +247,11 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
     tmp_dir.mkdir(parents=True, exist_ok=True)
     files = find_files(source, landing, start, end, include_refused=True)  # refused ones fail their partition
     create_stage(con, source)
-    bad_partitions: set[date] = set()
-    read_counts: dict[str, int] = {}
-    for lf in files:  # every file is read, so one run reports every unreadable file
-        con.execute("BEGIN")
-        try:
-            n = stage_file(con, lf, source, tmp_dir)
-            con.execute("COMMIT")
-            read_counts[lf.relpath] = n
-        except FileError as err:
-            con.execute("ROLLBACK")
-            result.errors.append(err)
-            bad_partitions.add(lf.partition_date)
+    # every file is read, so one run reports every unreadable file
+    read_counts, errors = stage_files(con, files, source, tmp_dir)
+    result.errors.extend(sorted(errors, key=lambda e: e.relpath))
+    by_path = {lf.relpath: lf for lf in files}
+    bad_partitions: set[date] = {by_path[e.relpath].partition_date for e in errors}
     if bad_partitions:
         conds = [f"_partition_date = DATE {lit(d.isoformat())}" for d in bad_partitions if d]
         if None in bad_partitions:
@@ -310,11 +303,20 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
             if rec["rows_read"] != ok + bad:  # conservation: every row read is loaded or quarantined
                 raise AssertionError(f"{lf.relpath}: {rec['rows_read']} rows read but {ok} loaded + {bad} quarantined")
             result.files.append(rec)
-            day = f"DATE {lit(lf.partition_date.isoformat())}" if lf.partition_date else "NULL"
-            con.execute(
-                f"INSERT INTO {RAW_SCHEMA}.load_log VALUES ({lit(source_name)}, {lit(lf.relpath)}, "
-                f"{day}, {lit(lf.layout.name)}, {rec['rows_read']}, {ok}, {bad}, {stamp})"
-            )
+        if result.files:  # one statement for every file's log row
+            import pyarrow as pa
+
+            log = pa.table({"file": [r["file"] for r in result.files],
+                            "day": pa.array([r["partition_date"] for r in result.files], pa.string()),
+                            "layout": [r["layout"] for r in result.files],
+                            "rows_read": pa.array([r["rows_read"] for r in result.files], pa.int64()),
+                            "rows_loaded": pa.array([r["rows_loaded"] for r in result.files], pa.int64()),
+                            "rows_quarantined": pa.array([r["rows_quarantined"] for r in result.files], pa.int64())})
+            con.register("_load_log_rows", log)
+            con.execute(f"""INSERT INTO {RAW_SCHEMA}.load_log
+                SELECT {lit(source_name)}, file, CAST(day AS DATE), layout, rows_read, rows_loaded, rows_quarantined, {stamp}
+                FROM _load_log_rows""")
+            con.unregister("_load_log_rows")
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -146,10 +146,7 @@ def _duck_error(lf: LandingFile, exc: Exception, line_offset: int = 0) -> FileEr
     return FileError(lf.relpath, "unreadable", first.strip()[:300], line)
 
 
-def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
-    path = lf.path
-    if lf.layout.encoding.lower().replace("_", "-") not in {"utf-8", "utf8"}:
-        path = _decode_to_utf8(lf, tmp_dir)
+def _csv_headers(lf: LandingFile, path: Path) -> list[str]:
     with open(path, "rb") as fh:
         first = fh.readline()
     try:
@@ -157,7 +154,18 @@ def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, t
     except UnicodeDecodeError:
         raise FileError(lf.relpath, "undeclared_encoding",
                         f"header is not valid {lf.layout.encoding} (declared by layout {lf.layout.name})", 1) from None
-    headers = next(csv.reader(io.StringIO(header_line)), [])
+    return next(csv.reader(io.StringIO(header_line)), [])
+
+
+def _is_utf8(lf: LandingFile) -> bool:
+    return lf.layout.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    path = lf.path
+    if not _is_utf8(lf):
+        path = _decode_to_utf8(lf, tmp_dir)
+    headers = _csv_headers(lf, path)
     mapping = _header_map(lf, source, headers)
     cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(headers))) + "}"
     select = _select_list(lf, source, mapping, lambda i: q(f"c{i}"))
@@ -269,7 +277,12 @@ def _cell_text(v) -> str | None:
 
 def stage_xlsx(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
     """First sheet of a workbook via python-calamine; header on the first non-empty row."""
-    import pyarrow as pa
+    return _insert_xlsx(con, source, [_xlsx_columns(lf, source)])[lf.relpath]
+
+
+def _xlsx_columns(lf: LandingFile, source: Source) -> tuple[str, dict[str, list]]:
+    """A workbook's first sheet as canonical text columns plus lineage (blank rows dropped);
+    raises FileError. Pure Python (no statement), so many workbooks go into one INSERT."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -282,20 +295,38 @@ def stage_xlsx(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, 
         raise FileError(lf.relpath, "empty_file", "the workbook's first sheet has no rows")
     headers = [_cell_text(c) or "" for c in rows[header_at]]
     mapping = _header_map(lf, source, headers)
-    body = rows[header_at + 1:]
-    columns = {f"c{i}": [(_cell_text(r[i]) if i < len(r) else None) for r in body] for i in mapping}
-    columns["_line"] = list(range(header_at + 2, header_at + 2 + len(body)))
-    table = pa.table(columns) if body else pa.table({**{k: pa.array([], pa.string()) for k in columns if k != "_line"},
-                                                     "_line": pa.array([], pa.int64())})
-    blank = " AND ".join(f"{q(f'c{i}')} IS NULL" for i in mapping) or "false"
-    select = _select_list(lf, source, mapping, lambda i: q(f"c{i}"))
+    cells = {i: [(_cell_text(r[i]) if i < len(r) else None) for r in rows[header_at + 1:]] for i in mapping}
+    keep = [k for k in range(len(rows) - header_at - 1) if any(cells[i][k] is not None for i in mapping)]
+    n = len(keep)
+    out: dict[str, list] = {}
+    for c in source.columns:
+        if c in lf.layout.path_fields:
+            out[c] = [lf.path_values.get(c)] * n
+        elif (i := _index_of(mapping, c)) is not None:
+            out[c] = [cells[i][k] for k in keep]
+        else:
+            out[c] = [None] * n
+    out["_source_file"] = [lf.relpath] * n
+    out["_source_line"] = [header_at + 2 + k for k in keep]
+    out["_partition_date"] = [lf.partition_date] * n
+    out["_layout"] = [lf.layout.name] * n
+    return lf.relpath, out
+
+
+def _insert_xlsx(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[tuple[str, dict[str, list]]]) -> dict[str, int]:
+    """Append parsed workbooks to ``_stage`` in one statement; rows per file."""
+    import pyarrow as pa
+
+    text = pa.string()
+    types = {**{c: text for c in source.columns}, "_source_file": text, "_source_line": pa.int64(),
+             "_partition_date": pa.date32(), "_layout": text}
+    table = pa.table({name: pa.array([v for _, cols in sheets for v in cols[name]], type=t) for name, t in types.items()})
     con.register("_xlsx_rows", table)
     try:
-        before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
-        con.execute(f"INSERT INTO _stage SELECT {select}, {_tail(lf, '_line')} FROM _xlsx_rows WHERE NOT ({blank})")
-        return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
+        con.execute(f"INSERT INTO _stage SELECT *, NULL, NULL FROM _xlsx_rows")
     finally:
         con.unregister("_xlsx_rows")
+    return {relpath: len(cols["_source_line"]) for relpath, cols in sheets}
 
 
 def stage_jsonl(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
@@ -341,15 +372,14 @@ def json_key(spelling: str) -> str:
 READERS = {"csv": stage_csv, "parquet": stage_parquet, "xlsx": stage_xlsx, "jsonl": stage_jsonl}
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
-    """Append one file's rows to ``_stage``; returns rows read. Raises FileError."""
+def _precheck(lf: LandingFile) -> None:
+    """File-level refusals before any reading: path safety, empty file, unknown format, a wide BOM."""
     if lf.refused:
         code, why = lf.refused
         raise FileError(lf.relpath, code, f"refused by landing-zone path safety: {why}")
     if lf.path.stat().st_size == 0:
         raise FileError(lf.relpath, "empty_file", "the file is empty (0 bytes)")
-    reader = READERS.get(lf.layout.format)
-    if reader is None:
+    if lf.layout.format not in READERS:
         raise FileError(lf.relpath, "unsupported_format", f"no reader for format {lf.layout.format!r} yet")
     if lf.layout.format in {"csv", "jsonl"} and not lf.layout.encoding.lower().startswith(("utf-16", "utf-32")):
         with open(lf.path, "rb") as fh:
@@ -359,7 +389,117 @@ def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, 
             raise FileError(lf.relpath, "undeclared_encoding",
                             f"starts with a {bom} byte-order mark, but layout {lf.layout.name} declares "
                             f"{lf.layout.encoding}; re-export the file as {lf.layout.encoding}", 1)
-    return reader(con, lf, source, tmp_dir)
+
+
+def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    """Append one file's rows to ``_stage``; returns rows read. Raises FileError."""
+    _precheck(lf)
+    return READERS[lf.layout.format](con, lf, source, tmp_dir)
+
+
+# UTF-8 CSV files with the same layout and header are read by one read_csv call over the list
+# of files (DuckDB reads them in parallel; per-file statements cost ~10 ms each, and a weekly
+# stock delivery is thousands of small files). A batch that fails is re-read file by file, so
+# errors still name their file and line. Workbooks are parsed one by one (calamine) and
+# inserted together.
+BATCH_FILES = 2000
+
+
+def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source: Source,
+                tmp_dir: Path) -> tuple[dict[str, int], list[FileError]]:
+    """Stage every file (each file, or batch of files, in its own transaction); returns rows
+    read per file and the files that could not be read."""
+    counts: dict[str, int] = {}
+    errors: list[FileError] = []
+    groups: dict[tuple, list[tuple[LandingFile, dict[int, str]]]] = {}
+    one_by_one: list[LandingFile] = []
+    sheets: list[tuple[str, dict[str, list]]] = []
+    for lf in files:
+        if lf.layout.format == "xlsx":
+            try:
+                _precheck(lf)
+                sheets.append(_xlsx_columns(lf, source))
+            except FileError as err:
+                errors.append(err)
+            continue
+        if lf.layout.format != "csv" or not _is_utf8(lf):
+            one_by_one.append(lf)
+            continue
+        try:
+            _precheck(lf)
+            headers = _csv_headers(lf, lf.path)
+            mapping = _header_map(lf, source, headers)
+        except FileError as err:
+            errors.append(err)
+            continue
+        groups.setdefault((lf.layout.name, tuple(headers)), []).append((lf, mapping))
+    for members in groups.values():
+        for i in range(0, len(members), BATCH_FILES):
+            batch = members[i:i + BATCH_FILES]
+            con.execute("BEGIN")
+            try:
+                got = _stage_csv_batch(con, batch, source, tmp_dir)
+                con.execute("COMMIT")
+                counts.update(got)
+            except duckdb.Error:
+                con.execute("ROLLBACK")
+                one_by_one.extend(lf for lf, _ in batch)
+    for i in range(0, len(sheets), BATCH_FILES):
+        con.execute("BEGIN")
+        counts.update(_insert_xlsx(con, source, sheets[i:i + BATCH_FILES]))
+        con.execute("COMMIT")
+    for lf in sorted(one_by_one, key=lambda f: f.relpath):
+        con.execute("BEGIN")
+        try:
+            counts[lf.relpath] = stage_file(con, lf, source, tmp_dir)
+            con.execute("COMMIT")
+        except FileError as err:
+            con.execute("ROLLBACK")
+            errors.append(err)
+    return counts, errors
+
+
+def _stage_csv_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[LandingFile, dict[int, str]]],
+                     source: Source, tmp_dir: Path) -> dict[str, int]:
+    """One read_csv over files that share a layout and header; per-file lineage joined in from
+    a small table of the files. Raises duckdb.Error when any file of the batch is unreadable."""
+    first, mapping = batch[0]
+    layout = first.layout
+    n_cols = len(_csv_headers(first, first.path))
+    path_fields = [c for c in source.columns if c in layout.path_fields]
+    con.execute("DROP TABLE IF EXISTS _batch_files")
+    con.execute("CREATE TEMP TABLE _batch_files (read_path VARCHAR, relpath VARCHAR, partition_date DATE"
+                + "".join(f", {q(c)} VARCHAR" for c in path_fields) + ")")
+    rows = [(duck_path(lf.path, tmp_dir), lf.relpath, lf.partition_date) + tuple(lf.path_values.get(c) for c in path_fields)
+            for lf, _ in batch]
+    con.executemany(f"INSERT INTO _batch_files VALUES ({', '.join('?' * (3 + len(path_fields)))})", rows)
+    cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(n_cols)) + "}"
+    select = []
+    for c in source.columns:
+        if c in layout.path_fields:
+            select.append(f"f.{q(c)} AS {q(c)}")
+        elif (i := _index_of(mapping, c)) is not None:
+            select.append(f"r.{q(f'c{i}')} AS {q(c)}")
+        else:
+            select.append(f"NULL AS {q(c)}")
+    files_list = "[" + ", ".join(lit(r[0]) for r in rows) + "]"
+    con.execute(
+        f"""INSERT INTO _stage
+        SELECT {', '.join(select)}, f.relpath, r._n - min(r._n) OVER (PARTITION BY r.filename) + 2, f.partition_date,
+               {lit(layout.name)}, NULL, NULL
+        FROM (SELECT *, ordinality AS _n
+              FROM read_csv({files_list}, header=false, skip=1, delim=',', quote='"', escape='"', columns={cols},
+                            strict_mode=true, null_padding=false, auto_detect=false, encoding='utf-8',
+                            filename=true) WITH ORDINALITY) r
+        JOIN _batch_files f ON f.read_path = r.filename"""
+    )
+    got = dict(con.execute("SELECT relpath, count(r.relpath) FROM _batch_files f LEFT JOIN "
+                           "(SELECT _source_file AS relpath FROM _stage) r USING (relpath) GROUP BY 1").fetchall())
+    for lf, _ in batch:  # blank lines or quoted line breaks: record number != physical line
+        if got[lf.relpath] and _physical_lines(lf.path) != got[lf.relpath] + 1:
+            _renumber_csv_lines(con, lf, duck_path(lf.path, tmp_dir))
+    con.execute("DROP TABLE _batch_files")
+    return got
 
 
 # Byte-order marks of encodings no text layout declares (UTF-32 first: its LE mark starts like UTF-16's).
