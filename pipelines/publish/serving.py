@@ -9,15 +9,27 @@ The table ``_publish`` records the publish id, time, source run and tables; ever
 table carries the publish id in its column ``_publish_id``.
 
 The Parquet export is written to ``parquet/<publish id>/<table>/data.parquet`` and made
-current by atomically repointing the symlink ``parquet/current``; older versions than the
-previous one are removed.
+current by atomically repointing the symlink ``parquet/current``; every version other than the
+new and the previous current one is removed.
+
+Killed at any point (kill -9, tests/test_crash_safety.py), a publish leaves the previous
+serving file and parquet version in place, or the new ones complete (the serving swap comes
+before the parquet switch, so for a moment the parquet export may still be the previous
+version). What a killed publish leaves behind — the staging file, a temporary link, a parquet
+version never made current — is removed by the next publish, which holds an exclusive
+``flock`` on ``.publish.lock`` in the serving folder while it runs (the kernel releases it
+when the process dies: a killed publish never leaves a stale lock).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +51,13 @@ def publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], sourc
             forbidden_columns: set[str] = frozenset(), parquet_dir: Path | None = None) -> PublishResult:
     """Copy ``tables`` ((schema, name) in the warehouse) into a new serving file and swap it in."""
     serving.parent.mkdir(parents=True, exist_ok=True)
+    with publish_lock(serving.parent):
+        remove_leftovers(serving, parquet_dir)
+        return _publish(warehouse, serving, tables, source_run_id, forbidden_columns, parquet_dir)
+
+
+def _publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], source_run_id: str,
+             forbidden_columns: set[str], parquet_dir: Path | None) -> PublishResult:
     publish_id = uuid.uuid4().hex
     published_at = datetime.now(timezone.utc).isoformat()
     staging = serving.with_name(f".{serving.name}.{publish_id}.building")
@@ -69,6 +88,7 @@ def publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], sourc
         finally:
             con.close()
         os.replace(staging, serving)
+        _fsync_dir(serving.parent)
         if parquet_dir is not None:
             switch_current(parquet_dir, publish_id)
     finally:
@@ -87,16 +107,51 @@ def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], parquet_di
     return version
 
 
-def switch_current(parquet_dir: Path, publish_id: str, keep: int = 2) -> None:
-    """Atomically point ``parquet_dir/current`` at the new version; drop versions beyond ``keep``."""
-    import shutil
-
+def switch_current(parquet_dir: Path, publish_id: str) -> None:
+    """Atomically point ``parquet_dir/current`` at the new version; remove every other version
+    but the previous current one (a reader may still be reading it), including versions a
+    killed publish wrote but never made current."""
     link = parquet_dir / "current"
+    previous = os.readlink(link) if link.is_symlink() else None
     tmp_link = parquet_dir / f".current.{publish_id}"
     tmp_link.symlink_to(publish_id)
     os.replace(tmp_link, link)
-    versions = sorted((p for p in parquet_dir.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in versions[keep:]:
-        if old.name != publish_id:
+    _fsync_dir(parquet_dir)
+    for old in parquet_dir.iterdir():
+        if (old.is_dir() and not old.is_symlink() and not old.name.startswith(".")
+                and old.name not in (publish_id, previous)):
             shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def publish_lock(serving_dir: Path) -> Iterator[None]:
+    """One publish at a time per serving folder: an exclusive ``flock``, released by the kernel
+    when the holder exits or dies, so it can never go stale."""
+    fd = os.open(serving_dir / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(serving: Path, parquet_dir: Path | None) -> list[Path]:
+    """Remove what a killed publish left (call under ``publish_lock``): staging databases
+    (``.<name>.<id>.building`` and their WAL) and temporary ``.current.<id>`` links. Parquet
+    versions never made current are removed by the next ``switch_current``."""
+    removed = [p for p in serving.parent.glob(f".{serving.name}.*.building*")
+               if p.name.endswith((".building", ".building.wal"))]
+    if parquet_dir is not None and parquet_dir.exists():
+        removed += [p for p in parquet_dir.glob(".current.*") if p.is_symlink() or p.is_file()]
+    for p in removed:
+        p.unlink(missing_ok=True)
+    return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (it survives a power loss, not only a killed process)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
