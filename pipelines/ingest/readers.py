@@ -433,12 +433,12 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
             errors.append(err)
             continue
         groups.setdefault((lf.layout.name, tuple(headers)), []).append((lf, mapping))
-    for members in groups.values():
+    for (_, headers), members in groups.items():
         for i in range(0, len(members), BATCH_FILES):
             batch = members[i:i + BATCH_FILES]
             con.execute("BEGIN")
             try:
-                got = _stage_csv_batch(con, batch, source, tmp_dir)
+                got = _stage_csv_batch(con, batch, len(headers), source, tmp_dir)
                 con.execute("COMMIT")
                 counts.update(got)
             except duckdb.Error:
@@ -460,12 +460,11 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
 
 
 def _stage_csv_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[LandingFile, dict[int, str]]],
-                     source: Source, tmp_dir: Path) -> dict[str, int]:
+                     n_cols: int, source: Source, tmp_dir: Path) -> dict[str, int]:
     """One read_csv over files that share a layout and header; per-file lineage joined in from
     a small table of the files. Raises duckdb.Error when any file of the batch is unreadable."""
     first, mapping = batch[0]
     layout = first.layout
-    n_cols = len(_csv_headers(first, first.path))
     path_fields = [c for c in source.columns if c in layout.path_fields]
     con.execute("DROP TABLE IF EXISTS _batch_files")
     con.execute("CREATE TEMP TABLE _batch_files (read_path VARCHAR, relpath VARCHAR, partition_date DATE"
