@@ -14,6 +14,7 @@ import dagster as dg
 from pipelines.clv.assets import mart_customer_lifetime_value
 from pipelines.credit.assets import credit_rating
 from pipelines.credit.jobs import credit_rating_quarterly, credit_rating_quarterly_schedule
+from pipelines.event_log import enable_event_batches
 from pipelines.ingest.assets import build_ingest_assets
 from pipelines.ingest.sensors import landing_zone_sensor, run_failure_alert
 from pipelines.jobs import build_jobs, build_schedules
@@ -25,6 +26,7 @@ from pipelines.resources import build_resources
 from pipelines.transform.assets import dbt_models, dbt_partitioned_models
 from pipelines.turn import turn_taking_executor
 
+enable_event_batches()  # a range run's asset events are stored in batches (pipelines/event_log.py)
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 

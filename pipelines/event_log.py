@@ -1,0 +1,73 @@
+"""Dagster event log on SQLite that writes a batch of asset events in one transaction per
+database (configured in ``dagster.yaml``; same files as Dagster's default SQLite storage).
+
+A run over a partition range records one "materialization planned" and one "materialization"
+event per asset and partition: a full load of three years of daily partitions is about 20,000
+events. Dagster's SQLite storage opens, commits and closes the run database and the index
+database for every event (~16 ms each on this project's machine, ~5 minutes of a full run).
+Dagster groups those events into batches when ``DAGSTER_EVENT_BATCH_SIZE`` is set; its SQLite
+storage still stores a batch one event at a time, so this subclass stores a batch of asset
+events with one connection and one commit per database. Any other batch (run status, asset
+check, log events) goes through Dagster's own one-by-one path.
+"""
+
+import os
+from collections.abc import Sequence
+
+import dagster._check as check
+from dagster._config import Field, StringSource
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlalchemy_compat import db_result
+from dagster._serdes import ConfigurableClassData
+
+# Events per batch (Dagster reads this variable each time it buffers an event). A range run of
+# 1,096 partitions stores its events in 3 transactions per database.
+EVENT_BATCH_SIZE = "500"
+
+
+def enable_event_batches() -> None:
+    """Let Dagster buffer a range run's asset events into batches (unless the operator chose a
+    size, or 0 to turn batching off)."""
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
+
+
+def _default_base_dir() -> str:
+    return os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
+
+
+class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
+    """``SqliteEventLogStorage`` with a one-transaction ``store_event_batch`` for asset events."""
+
+    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
+        super().__init__(base_dir or _default_base_dir(), inst_data=inst_data)
+
+    @classmethod
+    def config_type(cls):
+        return {"base_dir": Field(StringSource, is_required=False,
+                                  description="folder of the per-run databases (default $DAGSTER_HOME/history/runs)")}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        return cls(inst_data=inst_data, **config_value)
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        run_ids = {e.run_id for e in events}
+        fast = len(run_ids) == 1 and all(
+            e.is_dagster_event and e.dagster_event_type in ASSET_EVENTS
+            and e.dagster_event_type not in ASSET_CHECK_EVENTS
+            and e.dagster_event_type not in EVENT_TYPE_TO_PIPELINE_RUN_STATUS for e in events)
+        if len(events) < 2 or not fast:
+            super().store_event_batch(events)
+            return
+        check.sequence_param(events, "events", of_type=EventLogEntry)
+        with self.run_connection(events[0].run_id) as conn:  # one transaction
+            conn.execute(self.prepare_insert_event_batch(events))
+        # Mirror into the cross-run index database, as store_event does, in one transaction.
+        with self.index_transaction() as conn:
+            for event in events:
+                with db_result(conn, self.prepare_insert_event(event)) as result:
+                    event_id = result.inserted_primary_key[0]
+                self._store_asset_event_tags(conn, [event], [event_id])
+                self._store_asset_event(conn, event, event_id)
