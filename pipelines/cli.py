@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -30,12 +29,14 @@ from pipelines.settings import DAGSTER_YAML, DBT_PROJECT_DIR, paths
 
 
 def prepare_instance() -> Path:
-    """Point DAGSTER_HOME at $DWH_HOME/dagster_home with the repo's dagster.yaml in it."""
+    """Point DAGSTER_HOME at $DWH_HOME/dagster_home with the repo's dagster.yaml in it (its
+    ``{dagster_home}`` placeholder filled in, so the home opens by path alone)."""
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    if not target.exists() or target.read_bytes() != DAGSTER_YAML.read_bytes():
-        shutil.copyfile(DAGSTER_YAML, target)
+    text = DAGSTER_YAML.read_text(encoding="utf-8").replace("{dagster_home}", str(home.resolve()))
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

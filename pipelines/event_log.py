@@ -33,20 +33,16 @@ def enable_event_batches() -> None:
     os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
 
 
-def _default_base_dir() -> str:
-    return os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
-
-
 class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with a one-transaction ``store_event_batch`` for asset events."""
 
-    def __init__(self, base_dir: str | None = None, inst_data: ConfigurableClassData | None = None):
-        super().__init__(base_dir or _default_base_dir(), inst_data=inst_data)
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
     def config_type(cls):
-        return {"base_dir": Field(StringSource, is_required=False,
-                                  description="folder of the per-run databases (default $DAGSTER_HOME/history/runs)")}
+        return {"base_dir": Field(StringSource, description="folder of the per-run databases "
+                                                            "(Dagster's default: <Dagster home>/history/runs)")}
 
     @classmethod
     def from_config_value(cls, inst_data, config_value):

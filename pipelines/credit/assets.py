@@ -8,7 +8,7 @@ For the quarter(s) of its run (one quarter, or a range in one run for a backfill
    approver, bad quarter, …) for that quarter, or for no readable quarter: the run fails naming
    file, line, reason and row, so an override is never silently dropped;
 2. builds the rating with dbt — ``stg_credit__rating_overrides``, the ``int_credit_*`` views and
-   ``marts.mart_credit_rating`` with their data tests and the grade rule's unit tests — and checks
+   ``marts.mart_credit_rating`` with their data tests (the grade rule's dbt unit tests run in CI) — and checks
    each quarter of the run is rated (the sales data has reached its last day);
 3. writes each quarter's workbook (``pipelines.credit.report``) from the warehouse.
 
@@ -34,7 +34,7 @@ from pipelines.settings import paths
 
 MART_KEY = dg.AssetKey(["marts", "mart_credit_rating"])
 RATING_KEY = dg.AssetKey(["credit", "credit_rating"])
-# dbt nodes the rating builds (with their tests and unit tests), in one `dbt build`.
+# dbt nodes the rating builds (with their data tests), in one `dbt build`.
 DBT_SELECTION = ["stg_credit__rating_overrides", "int_credit_rating_quarters", "int_credit_indicators",
                  "int_credit_grades", "mart_credit_rating"]
 OVERRIDES_SOURCE = "credit_overrides"
@@ -78,12 +78,12 @@ def _quarters_of(context: dg.AssetExecutionContext) -> list[str]:
 
 def build_rating_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
     """``dbt build`` of the rating's models with the rules as vars (fails the step on any error)."""
-    from pipelines.transform.assets import _prepare_dbt_env, translator
+    from pipelines.transform.assets import BUILD, _prepare_dbt_env, translator
     from pipelines.transform.project import dbt_project
 
     _prepare_dbt_env()
     manifest = json.loads(dbt_project.manifest_path.read_text())
-    invocation = dbt.cli(["build", "--select", " ".join(DBT_SELECTION), "--vars", dbt_vars()],
+    invocation = dbt.cli([*BUILD, "--select", " ".join(DBT_SELECTION), "--vars", dbt_vars()],
                          manifest=manifest, dagster_dbt_translator=translator)
     for event in invocation.stream_raw_events():
         info = event.raw_event.get("info", {})
@@ -100,7 +100,7 @@ def build_rating_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) 
     kinds={"dbt", "excel", "duckdb"},
     description=("Quarterly credit rating (R6) of each quarter of the run, from the warehouse marts (dim_customer, fct_sales_lines, fct_receivables, fct_receivable_payments, fct_stock_weekly, dim_product) and raw.credit_rating_overrides: fails naming every rejected override "
                  "row of the quarter (raw.quarantine, source credit_overrides); builds marts.mart_credit_rating "
-                 "(dbt, with its tests and the grade rule's unit tests); writes "
+                 "(dbt, with its data tests); writes "
                  "reports/credit_rating/credit_rating_<YYYYQn>.xlsx, one sheet per branch, sorted for review."),
 )
 def credit_rating(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
