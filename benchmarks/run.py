@@ -90,7 +90,10 @@ sys.path.insert(0, sys.argv[3])
 from pipelines.ingest.assets import INGESTED_SOURCES
 from pipelines.ingest.load import load_window
 landing, db, repo = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-con = duckdb.connect(db)
+from pipelines.settings import duckdb_memory_limit
+# the pipeline's DuckDB settings (memory limit by environment, 2 threads): the floor measures the
+# cost of orchestration, not of a bigger memory budget
+con = duckdb.connect(db, config={"memory_limit": duckdb_memory_limit(), "threads": 2})
 t0 = time.monotonic()
 for name in INGESTED_SOURCES:
     load_window(con, name, landing, date(1990, 1, 1), date(2100, 1, 1), Path(db).parent / "tmp")
@@ -196,6 +199,7 @@ def main() -> None:
                                                f"sys.exit(0 if execute('credit_rating_quarterly', date.fromisoformat('{q_start}'), "
                                                f"date.fromisoformat('{q_end}')) else 1)"], env)
         results["credit_quarter"] = {"wall_s": q_wall, "peak_rss_mib": q_rss, "quarter_end": str(q_end)}
+        (home / "results.json").write_text(json.dumps(results, default=str))
     write_doc(results)
     print(json.dumps(results, indent=2, default=str))
     if not args.keep:
@@ -204,6 +208,10 @@ def main() -> None:
 
 def write_doc(r: dict) -> None:
     p, f = r["pipeline"], r["floor"]
+
+    def verdict(ok: bool) -> str:  # the targets are set for M
+        return (": met" if ok else ": missed") if r["scale"] == "M" else ""
+
     stages = p["stages_s"]
     wall = p["wall_s"]
     day = r["incremental_day"]
@@ -214,12 +222,15 @@ def write_doc(r: dict) -> None:
              "| measure | value | target (M) |", "|---|---:|---|",
              f"| full pipeline through Dagster (landing → serving + reports) | {wall:.1f} s | |",
              f"| DuckDB floor (ingest SQL + compiled dbt SQL, one process) | {f['wall_s']:.1f} s | |",
-             f"| pipeline ÷ floor | {wall / f['wall_s']:.2f} | ≤ 1.5 |",
-             f"| peak RSS (pipeline) | {p['peak_rss_mib']:.0f} MiB | ≤ 3 GiB |",
-             f"| one day incremental on the full history | {day['wall_s']:.1f} s ({day['wall_s'] / wall:.1%} of full) | ≤ 5 % |",
-             f"| validation share of wall time | {stages.get('validation', 0) / wall:.1%} | ≤ 10 % |"]
+             f"| pipeline ÷ floor | {wall / f['wall_s']:.2f} | ≤ 1.5{verdict(wall / f['wall_s'] <= 1.5)} |",
+             f"| peak RSS (pipeline) | {p['peak_rss_mib']:.0f} MiB | ≤ 3 GiB{verdict(p['peak_rss_mib'] <= 3072)} |",
+             f"| one day incremental on the full history | {day['wall_s']:.1f} s ({day['wall_s'] / wall:.1%} of full) "
+             f"| ≤ 5 %{verdict(day['wall_s'] / wall <= 0.05)} |",
+             f"| validation share of wall time | {stages.get('validation', 0) / wall:.1%} "
+             f"| ≤ 10 %{verdict(stages.get('validation', 0) / wall <= 0.10)} |"]
     if "credit_quarter" in r:
-        lines.append(f"| one quarter's credit rating | {r['credit_quarter']['wall_s']:.1f} s | ≤ 30 s |")
+        q = r["credit_quarter"]["wall_s"]
+        lines.append(f"| one quarter's credit rating | {q:.1f} s | ≤ 30 s{verdict(q <= 30)} |")
     lines += ["", "Wall time per stage (sum of Dagster step durations; the rest is process start, "
               "definition loading and run bookkeeping):", "", "| stage | seconds | share |", "|---|---:|---:|"]
     for name in ("ingest", "validation", "dbt", "credit rating (dbt, per quarter)", "clv", "publish", "reports", "other"):
@@ -228,8 +239,14 @@ def write_doc(r: dict) -> None:
     section = "\n".join(lines) + "\n"
     head = "# Benchmarks\n\nProduced by `benchmarks/run.py`; each section is one run at one scale.\n\n"
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else head
-    pattern = re.compile(rf"## Scale {re.escape(r['scale'])} — .*?(?=\n## Scale |\Z)", re.S)
-    text = pattern.sub(section.rstrip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    # this scale's earlier section(s) are replaced in place; other sections are kept
+    pattern = re.compile(rf"## Scale {re.escape(r['scale'])} — .*?(?=\n## |\Z)", re.S)
+    first = pattern.search(text)
+    if first:
+        text = text[:first.start()] + "\0" + text[first.end():]
+        text = pattern.sub("", text).replace("\0", section.rstrip() + "\n")
+    else:
+        text = text.rstrip() + "\n\n" + section
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
 

@@ -78,7 +78,7 @@ def _quarters_of(context: dg.AssetExecutionContext) -> list[str]:
 
 def build_rating_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
     """``dbt build`` of the rating's models with the rules as vars (fails the step on any error)."""
-    from pipelines.transform.assets import BUILD, _prepare_dbt_env, translator
+    from pipelines.transform.assets import BUILD, _prepare_dbt_env, reuse_parse, translator
     from pipelines.transform.project import dbt_project
 
     _prepare_dbt_env()
@@ -90,6 +90,7 @@ def build_rating_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) 
         if info.get("level") in ("warn", "error"):
             context.log.warning(info.get("msg", ""))
     invocation.wait()
+    reuse_parse(invocation)
 
 
 @dg.asset(
