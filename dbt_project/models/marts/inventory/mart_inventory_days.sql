@@ -21,42 +21,75 @@ with stock as (
         report_date,
         sell_out_qty,
         closing_qty,
-        lead(report_date) over (partition by customer_code, sku order by week_start) as next_report_date
+        lead(report_date) over (partition by customer_code, sku order by week_start) as next_report_date,
+        -- day number of the week, for the trailing windows (RANGE frames over an integer)
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'week_start', 'day') }} as week_day_number
     from {{ ref('fct_stock_weekly') }}
 ),
 
+-- the weeks starting within the window's days up to and including this one (a report's own
+-- week is always in it): window frames over the day number, one sorted pass per customer × SKU
 trailing_sell_out as (
     select
-        stock.customer_code,
-        stock.sku,
-        stock.week_start,
-        sum(case when earlier.week_start > cast({{ dbt.dateadd('day', -1 * window_days, 'stock.week_start') }} as date)
-                 then earlier.sell_out_qty else 0 end)                 as window_sell_out_qty,
-        sum(case when earlier.week_start > cast({{ dbt.dateadd('day', -1 * window_days, 'stock.week_start') }} as date)
-                 then 1 else 0 end)                                    as window_reports,
-        sum(case when earlier.week_start > cast({{ dbt.dateadd('day', -1 * stagnant_days, 'stock.week_start') }} as date)
-                 then earlier.sell_out_qty else 0 end)                 as stagnant_window_sell_out_qty
+        customer_code,
+        sku,
+        week_start,
+        sum(sell_out_qty) over (
+            partition by customer_code, sku order by week_day_number
+            range between {{ window_days - 1 }} preceding and current row
+        )                                                              as window_sell_out_qty,
+        count(*) over (
+            partition by customer_code, sku order by week_day_number
+            range between {{ window_days - 1 }} preceding and current row
+        )                                                              as window_reports,
+        sum(sell_out_qty) over (
+            partition by customer_code, sku order by week_day_number
+            range between {{ stagnant_days - 1 }} preceding and current row
+        )                                                              as stagnant_window_sell_out_qty
     from stock
-    inner join stock earlier
-        on earlier.customer_code = stock.customer_code
-        and earlier.sku = stock.sku
-        and earlier.week_start <= stock.week_start
-        and earlier.week_start > cast({{ dbt.dateadd('day', -1 * [window_days, stagnant_days] | max, 'stock.week_start') }} as date)
-    group by 1, 2, 3
+),
+
+-- each invoice line belongs to the latest report dated strictly before it, i.e. to the report
+-- whose (report_date, next_report_date] holds its invoice date: one ordered pass over the lines
+-- and reports of each customer × SKU (a line dated on a report date sorts before that report),
+-- instead of joining every report to every line of its customer × SKU
+invoice_events as (
+    select
+        lines.customer_code,
+        lines.sku,
+        lines.invoice_date                                             as event_date,
+        0                                                              as event_order,
+        cast(null as date)                                             as week_start,
+        lines.qty
+    from {{ ref('fct_sales_lines') }} lines
+    where exists (
+        select 1 from stock
+        where stock.customer_code = lines.customer_code and stock.sku = lines.sku
+    )
+    union all
+    select customer_code, sku, report_date, 1, week_start, null
+    from stock
+),
+
+invoice_owners as (
+    select
+        customer_code,
+        sku,
+        qty,
+        event_order,
+        -- week_start grows with report_date within a customer × SKU: the running max is the
+        -- week of the latest report at or before this event
+        max(week_start) over (
+            partition by customer_code, sku order by event_date, event_order
+            rows between unbounded preceding and current row
+        )                                                              as week_start
+    from invoice_events
 ),
 
 invoiced as (
-    select
-        stock.customer_code,
-        stock.sku,
-        stock.week_start,
-        sum(lines.qty) as invoiced_qty
-    from stock
-    inner join {{ ref('fct_sales_lines') }} lines
-        on lines.customer_code = stock.customer_code
-        and lines.sku = stock.sku
-        and lines.invoice_date > stock.report_date
-        and (stock.next_report_date is null or lines.invoice_date <= stock.next_report_date)
+    select customer_code, sku, week_start, sum(qty) as invoiced_qty
+    from invoice_owners
+    where event_order = 0 and week_start is not null
     group by 1, 2, 3
 ),
 
