@@ -8,7 +8,9 @@ followed. Nothing here reads rows; see ``readers.py`` and ``load.py``.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -249,26 +251,53 @@ def list_landing(landing: Path, pattern: str) -> list[ListedPath]:
     (``not_a_file``). Names with spaces, quotes, ``..`` inside a name or non-ASCII characters are
     ordinary names."""
     root = landing.resolve()
+    root_prefix = str(root).rstrip("/") + "/"
+    base = str(landing).rstrip("/") + "/"
+    real_dirs: dict[str, str | None] = {}  # folder as globbed -> its real path (None: unresolvable)
     out: list[ListedPath] = []
     for p in landing.glob(pattern):
-        rel = p.relative_to(landing).as_posix()
+        text = str(p)
+        rel = text[len(base):] if text.startswith(base) else p.relative_to(landing).as_posix()
         refused: tuple[str, str] | None = None
         real = p
         if any(part in ("", ".", "..") for part in rel.split("/")):
             refused = ("unsafe_path", f"the path has a {'..'!r} or empty component; landing paths must stay "
                                       "inside the landing zone")
         else:
+            # Fast path (most entries): not a link itself, so its real path is its folder's real
+            # path (resolved once per folder) plus its name. Links go through a full resolve.
             try:
-                real = p.resolve(strict=True)
-            except (OSError, RuntimeError) as exc:  # dangling link, loop, permission
-                refused = ("broken_link", f"cannot be resolved ({type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}); "
-                                          "a symlink whose target does not exist")
-            else:
-                if not real.is_relative_to(root):
+                st = os.lstat(p)
+            except OSError:
+                st = None
+            folder = os.path.dirname(text)
+            if folder not in real_dirs:
+                try:
+                    real_dirs[folder] = os.path.realpath(folder, strict=True)
+                except (OSError, RuntimeError):
+                    real_dirs[folder] = None
+            real_folder = real_dirs[folder]
+            if st is not None and not stat.S_ISLNK(st.st_mode) and real_folder is not None:
+                real_text = real_folder.rstrip("/") + "/" + p.name
+                real = Path(real_text)
+                if not real_text.startswith(root_prefix):
                     refused = ("unsafe_path", f"resolves to {real}, outside the landing zone {root}; "
                                               "symlinks out of the landing zone are refused, not followed")
-                elif not real.is_file():
+                elif not stat.S_ISREG(st.st_mode):
                     refused = ("not_a_file", f"resolves to {real}, which is not a regular file")
+            else:
+                try:
+                    real = p.resolve(strict=True)
+                except (OSError, RuntimeError) as exc:  # dangling link, loop, permission
+                    refused = ("broken_link", f"cannot be resolved ({type(exc).__name__}: "
+                                              f"{getattr(exc, 'strerror', None) or exc}); "
+                                              "a symlink whose target does not exist")
+                else:
+                    if not real.is_relative_to(root):
+                        refused = ("unsafe_path", f"resolves to {real}, outside the landing zone {root}; "
+                                                  "symlinks out of the landing zone are refused, not followed")
+                    elif not real.is_file():
+                        refused = ("not_a_file", f"resolves to {real}, which is not a regular file")
         out.append(ListedPath(rel, p if refused else real, refused))
     return out
 
