@@ -17,9 +17,10 @@ from collections.abc import Sequence
 import dagster._check as check
 from dagster._config import Field, StringSource
 from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, EVENT_TYPE_TO_PIPELINE_RUN_STATUS
+from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.sqlalchemy_compat import db_result
 from dagster._serdes import ConfigurableClassData
 
 # Events per batch (Dagster reads this variable each time it buffers an event). A range run of
@@ -60,10 +61,20 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         check.sequence_param(events, "events", of_type=EventLogEntry)
         with self.run_connection(events[0].run_id) as conn:  # one transaction
             conn.execute(self.prepare_insert_event_batch(events))
-        # Mirror into the cross-run index database, as store_event does, in one transaction.
+        # Mirror into the cross-run index database, as store_event does, in one transaction: the
+        # rows in one multi-row insert (their ids returned in order), their tags in one call, and
+        # each asset's summary row (asset_keys) updated with the last event of each kind only.
+        # Applying those in order leaves every column exactly as the one-by-one updates would.
+        rows = [self._event_to_row(event) for event in events]
         with self.index_transaction() as conn:
-            for event in events:
-                with db_result(conn, self.prepare_insert_event(event)) as result:
-                    event_id = result.inserted_primary_key[0]
-                self._store_asset_event_tags(conn, [event], [event_id])
-                self._store_asset_event(conn, event, event_id)
+            result = conn.execute(SqlEventLogStorageTable.insert().returning(
+                SqlEventLogStorageTable.c.id, sort_by_parameter_order=True), rows)
+            event_ids = [row[0] for row in result]
+            if len(event_ids) != len(events):
+                raise DagsterInvariantViolationError("event batch: the index returned fewer ids than rows")
+            self._store_asset_event_tags(conn, events, event_ids)
+            last: dict[tuple, int] = {}
+            for i, event in enumerate(events):
+                last[(event.dagster_event.asset_key, event.dagster_event_type)] = i
+            for i in sorted(last.values()):
+                self._store_asset_event(conn, events[i], event_ids[i])

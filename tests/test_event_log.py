@@ -47,6 +47,11 @@ def test_range_run_events_are_stored_in_batches_and_read_back(dwh_home, monkeypa
         planned = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
                                                limit=1000).records
         assert len(planned) == len(keys)
-        # the cross-run index answers asset queries (the UI's and the sensors' view)
+        # the cross-run index answers asset queries (the UI's and the sensors' view); the asset's
+        # summary row points at the run and at its last event, as one-by-one storage leaves it
         latest = instance.get_latest_materialization_event(dg.AssetKey("ranged"))
         assert latest is not None and latest.run_id == result.run_id
+        entry = instance.get_asset_records([dg.AssetKey("ranged")])[0].asset_entry
+        assert entry.last_run_id == result.run_id
+        assert entry.last_materialization_record.event_log_entry.dagster_event.partition == keys[-1]
+        assert entry.last_materialization_record.storage_id == max(r.storage_id for r in records)
