@@ -59,13 +59,13 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             super().store_event_batch(events)
             return
         check.sequence_param(events, "events", of_type=EventLogEntry)
-        with self.run_connection(events[0].run_id) as conn:  # one transaction
-            conn.execute(self.prepare_insert_event_batch(events))
+        rows = [self._event_to_row(event) for event in events]  # serialized once, for both databases
+        with self.run_connection(events[0].run_id) as conn:  # one transaction, one executemany
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
         # Mirror into the cross-run index database, as store_event does, in one transaction: the
-        # rows in one multi-row insert (their ids returned in order), their tags in one call, and
-        # each asset's summary row (asset_keys) updated with the last event of each kind only.
+        # rows in one insert (their ids returned in order), their tags in one call, and each
+        # asset's summary row (asset_keys) updated with the last event of each kind only.
         # Applying those in order leaves every column exactly as the one-by-one updates would.
-        rows = [self._event_to_row(event) for event in events]
         with self.index_transaction() as conn:
             result = conn.execute(SqlEventLogStorageTable.insert().returning(
                 SqlEventLogStorageTable.c.id, sort_by_parameter_order=True), rows)
