@@ -32,16 +32,60 @@ PY = sys.executable
 DOC = REPO / "docs" / "benchmarks.md"
 
 
+def _tree_peaks(root: int, peaks: dict[str, float]) -> None:
+    """Update ``peaks`` (MiB by process kind: pipeline, dbt) with the peak resident set (VmHWM)
+    of every live process under ``root``."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children[ppid].append(int(d.name))
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            cmd = (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")).decode(errors="replace")
+            hwm = next(int(l.split()[1]) for l in Path(f"/proc/{pid}/status").read_text().splitlines()
+                       if l.startswith("VmHWM:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+        kind = "dbt" if "/dbt " in cmd or cmd.startswith("dbt ") else "pipeline"
+        peaks[kind] = max(peaks.get(kind, 0.0), hwm / 1024)
+
+
 def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a child process; return (wall seconds, its peak RSS in MiB, output tail)."""
+    """Run a child process; return (wall seconds, its peak RSS in MiB, output tail). The peak per
+    kind of process (the pipeline process, dbt processes) is sampled every half second from
+    /proc and kept in PEAKS (last call)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.monotonic()
-    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+    PEAKS.clear()
+    with subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        out: list[str] = []
+        err: list[str] = []
+        import threading
+
+        readers = [threading.Thread(target=lambda s=stream, b=buf: b.append(s.read()), daemon=True)
+                   for stream, buf in ((proc.stdout, out), (proc.stderr, err))]
+        for t in readers:
+            t.start()
+        while proc.poll() is None:
+            _tree_peaks(proc.pid, PEAKS)
+            time.sleep(0.5)
+        for t in readers:
+            t.join()
     wall = time.monotonic() - t0
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over all children so far (KiB)
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return wall, max(peak, before) / 1024, proc.stdout
+        sys.exit(f"{' '.join(args)} failed:\n{''.join(out)[-3000:]}\n{''.join(err)[-3000:]}")
+    return wall, max(peak, before) / 1024, "".join(out)
+
+
+PEAKS: dict[str, float] = {}
 
 
 def child_env(home: Path) -> dict[str, str]:
@@ -91,9 +135,9 @@ from pipelines.ingest.assets import INGESTED_SOURCES
 from pipelines.ingest.load import load_window
 landing, db, repo = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 from pipelines.settings import duckdb_memory_limit
-# the pipeline's DuckDB settings (memory limit by environment, 2 threads): the floor measures the
-# cost of orchestration, not of a bigger memory budget
-con = duckdb.connect(db, config={"memory_limit": duckdb_memory_limit(), "threads": 2})
+# the DuckDB settings of the pipeline's dbt processes (the larger of its two memory limits, 2
+# threads): the floor measures the cost of orchestration, not of a bigger memory budget
+con = duckdb.connect(db, config={"memory_limit": duckdb_memory_limit("dbt"), "threads": 2})
 t0 = time.monotonic()
 for name in INGESTED_SOURCES:
     load_window(con, name, landing, date(1990, 1, 1), date(2100, 1, 1), Path(db).parent / "tmp")
@@ -175,7 +219,8 @@ def main() -> None:
     since = time.time()
     wall, rss, _ = run_child([PY, "-m", "pipelines", "run"], env)
     stages = stage_times(home, since)
-    results["pipeline"] = {"wall_s": wall, "peak_rss_mib": rss, "stages_s": stages}
+    results["pipeline"] = {"wall_s": wall, "peak_rss_mib": rss, "peak_rss_by_process_mib": dict(PEAKS),
+                           "stages_s": stages}
 
     (home / "results.json").write_text(json.dumps(results, default=str))
     floor_wall, floor_rss, floor_split = floor(home, home / "floor")
@@ -223,7 +268,10 @@ def write_doc(r: dict) -> None:
              f"| full pipeline through Dagster (landing → serving + reports) | {wall:.1f} s | |",
              f"| DuckDB floor (ingest SQL + compiled dbt SQL, one process) | {f['wall_s']:.1f} s | |",
              f"| pipeline ÷ floor | {wall / f['wall_s']:.2f} | ≤ 1.5{verdict(wall / f['wall_s'] <= 1.5)} |",
-             f"| peak RSS (pipeline) | {p['peak_rss_mib']:.0f} MiB | ≤ 3 GiB{verdict(p['peak_rss_mib'] <= 3072)} |",
+             f"| peak RSS (pipeline, any process) | {p['peak_rss_mib']:.0f} MiB | ≤ 3 GiB{verdict(p['peak_rss_mib'] <= 3072)} |",
+             *([f"| peak RSS by process (sampled) | "
+                + ", ".join(f"{k} {v:.0f} MiB" for k, v in sorted(p['peak_rss_by_process_mib'].items())) + " | |"]
+               if p.get("peak_rss_by_process_mib") else []),
              f"| one day incremental on the full history | {day['wall_s']:.1f} s ({day['wall_s'] / wall:.1%} of full) "
              f"| ≤ 5 %{verdict(day['wall_s'] / wall <= 0.05)} |",
              f"| validation share of wall time | {stages.get('validation', 0) / wall:.1%} "

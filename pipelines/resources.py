@@ -48,7 +48,7 @@ def export_dbt_env() -> None:
     """Environment read by dbt_project/profiles.yml (call right before invoking dbt)."""
     p = paths().ensure()
     os.environ["DWH_WAREHOUSE_PATH"] = str(p.warehouse)
-    os.environ["DWH_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
+    os.environ["DWH_DBT_MEMORY_LIMIT"] = duckdb_memory_limit("dbt")
 
 
 def dbt_executable() -> str:
