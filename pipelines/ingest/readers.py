@@ -401,8 +401,10 @@ def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, 
 # of files (DuckDB reads them in parallel; per-file statements cost ~10 ms each, and a weekly
 # stock delivery is thousands of small files). A batch that fails is re-read file by file, so
 # errors still name their file and line. Workbooks are parsed one by one (calamine) and
-# inserted together.
+# inserted XLSX_BATCH at a time: their values are Python objects until inserted (all 22,891
+# workbooks of scale M held at once took the process past 3 GiB).
 BATCH_FILES = 2000
+XLSX_BATCH = 500
 
 
 def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source: Source,
@@ -414,6 +416,13 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
     groups: dict[tuple, list[tuple[LandingFile, dict[int, str]]]] = {}
     one_by_one: list[LandingFile] = []
     sheets: list[tuple[str, dict[str, list]]] = []
+    def insert_sheets() -> None:
+        if sheets:
+            con.execute("BEGIN")
+            counts.update(_insert_xlsx(con, source, sheets))
+            con.execute("COMMIT")
+            sheets.clear()
+
     for lf in files:
         if lf.layout.format == "xlsx":
             try:
@@ -421,6 +430,8 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
                 sheets.append(_xlsx_columns(lf, source))
             except FileError as err:
                 errors.append(err)
+            if len(sheets) >= XLSX_BATCH:
+                insert_sheets()
             continue
         if lf.layout.format != "csv" or not _is_utf8(lf):
             one_by_one.append(lf)
@@ -444,10 +455,7 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
             except duckdb.Error:
                 con.execute("ROLLBACK")
                 one_by_one.extend(lf for lf, _ in batch)
-    for i in range(0, len(sheets), BATCH_FILES):
-        con.execute("BEGIN")
-        counts.update(_insert_xlsx(con, source, sheets[i:i + BATCH_FILES]))
-        con.execute("COMMIT")
+    insert_sheets()
     for lf in sorted(one_by_one, key=lambda f: f.relpath):
         con.execute("BEGIN")
         try:
