@@ -21,7 +21,6 @@ from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._serdes import ConfigurableClassData
 
 # Events per batch (Dagster reads this variable each time it buffers an event). A range run of
 # 1,096 partitions stores its events in 3 transactions per database.
@@ -36,9 +35,6 @@ def enable_event_batches() -> None:
 
 class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with a one-transaction ``store_event_batch`` for asset events."""
-
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
-        super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
     def config_type(cls):
