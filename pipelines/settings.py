@@ -90,7 +90,7 @@ def environment() -> str:
 # DuckDB's memory limit per environment and process (buffer memory; beyond it DuckDB spills to
 # <warehouse dir>/duckdb_tmp), sized so that every process stays within 3 GiB at scale M: the
 # pipeline process also holds Dagster, Great Expectations and the CLV libraries (~0.7 GB, and
-# DuckDB's CSV reader goes a little past its limit), a dbt process only dbt (~0.3 GB).
+# DuckDB's CSV reader goes a little past its limit), a dbt process only dbt (~300 MB).
 DUCKDB_MEMORY = {
     "dev": {"pipeline": "1536MB", "dbt": "2GB"},
     "test": {"pipeline": "1GB", "dbt": "1GB"},

@@ -40,7 +40,7 @@ INDIRECT_SELECTION = "buildable"
 # `dbt build` as the pipeline runs it: models, seeds and data tests. dbt unit tests check the SQL
 # logic on fixed inputs, so they belong to development and CI (the test suite runs them with
 # `dbt build` / `dbt test --select test_type:unit`), not to every production run, as dbt advises;
-# each one costs a fixture round trip (~0.2 s) per run.
+# each one costs a fixture round trip (~200 ms) per run.
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
