@@ -3,7 +3,9 @@
 Two asset sets from one manifest: the daily-partitioned incremental facts (dbt tag
 ``partitioned_daily``), which get the run's partition window as the dbt vars ``min_date`` /
 ``max_date``, and everything else (staging views, dimensions, marts), rebuilt whole. Every
-invocation also receives ``rules.yml`` as the var ``rules``.
+invocation also receives ``rules.yml`` as the var ``rules``. Builds skip dbt unit tests (the test
+suite runs them), and each rules-only invocation leaves its partial parse for the next one
+(``reuse_parse``).
 
 The facts read the dimensions (as-of joins) and marts read the facts, so a run executes the
 unpartitioned set in two steps around the partitioned one (Dagster splits the subsettable
