@@ -8,8 +8,8 @@ suite runs them), and each rules-only invocation leaves its partial parse for th
 (``reuse_parse``).
 
 The facts read the dimensions (as-of joins) and marts read the facts, so a run executes the
-unpartitioned set in two steps around the partitioned one (Dagster splits the subsettable
-multi-asset). Static reference nodes (seeds, and models fed only by seeds, e.g. dim_date) are
+unpartitioned set in several steps around the partitioned one (Dagster splits the subsettable
+multi-asset wherever a dependency path leaves it and comes back: 3–4 dbt steps per daily run). Static reference nodes (seeds, and models fed only by seeds, e.g. dim_date) are
 downstream of no raw asset, so no job selects them; the unpartitioned step builds those its
 selection leaves out once per run (``_build_reference_nodes``). dbt tests are selected "buildable": a test runs in the step that builds the last
 of its parents, so a fact → dimension relationship test runs with the fact, never before it.
