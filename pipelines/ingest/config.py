@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -334,3 +334,15 @@ def find_files(source: Source, landing: Path, start: date | None = None, end: da
             found.append(LandingFile(source.name, layout, entry.path, rel, d, values, entry.refused))
     found.sort(key=lambda f: (f.partition_date or date.min, f.relpath))
     return found
+
+
+def date_ranges(days: list[date], step: int = 1) -> list[tuple[date, date]]:
+    """Runs of days ``step`` days apart (1: consecutive days, 7: consecutive weeks) as
+    (first, last) pairs, in date order."""
+    out: list[tuple[date, date]] = []
+    for d in sorted(days):
+        if out and out[-1][1] + timedelta(days=step) == d:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out

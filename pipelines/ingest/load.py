@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.config import Column, LandingFile, Layout, Source, find_files, load_sources
+from pipelines.ingest.config import Column, LandingFile, Layout, Source, date_ranges, find_files, load_sources
 from pipelines.ingest.readers import FileError, create_stage, lit, q, stage_files
 
 RAW_SCHEMA = "raw"
@@ -267,7 +267,7 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
     if source.period_days:
         good_days = [d for d in _days(start, end) if d not in bad_partitions]
         scopes = [f"_partition_date BETWEEN DATE {lit(lo.isoformat())} AND DATE {lit(hi.isoformat())}"
-                  for lo, hi in _ranges(good_days)]
+                  for lo, hi in date_ranges(good_days)]
     else:  # an unpartitioned source is replaced whole, unless its file could not be read
         scopes = [] if bad_partitions else ["true"]
     con.execute("BEGIN")
@@ -332,16 +332,3 @@ def _days(start: date, end: date) -> list[date]:
     from datetime import timedelta
 
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
-
-
-def _ranges(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive runs of days as (first, last) pairs."""
-    from datetime import timedelta
-
-    out: list[tuple[date, date]] = []
-    for d in days:
-        if out and out[-1][1] + timedelta(days=1) == d:
-            out[-1] = (out[-1][0], d)
-        else:
-            out.append((d, d))
-    return out

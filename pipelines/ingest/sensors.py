@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from pipelines.ingest.config import find_files, load_sources
+from pipelines.ingest.config import date_ranges, find_files, load_sources
 from pipelines.settings import paths
 
 JOB_BY_PARTITIONING = {"daily": "daily_pipeline", "weekly": "weekly_stock", "none": "reference_data"}
@@ -40,16 +40,6 @@ def landing_fingerprints(landing) -> dict[str, str]:
             key = f"{source.name}|{lf.partition_date.isoformat() if lf.partition_date else '*'}"
             files[key].append(f"{lf.relpath}:{st.st_size}:{st.st_mtime_ns}")
     return {k: hashlib.sha1("\n".join(sorted(v)).encode()).hexdigest()[:16] for k, v in files.items()}
-
-
-def _ranges(days: list[date], step: int) -> list[tuple[date, date]]:
-    out: list[tuple[date, date]] = []
-    for d in sorted(days):
-        if out and out[-1][1] + timedelta(days=step) == d:
-            out[-1] = (out[-1][0], d)
-        else:
-            out.append((d, d))
-    return out
 
 
 def plan_runs(previous: dict[str, str], current: dict[str, str], last_day: date) -> list[dict]:
@@ -72,7 +62,7 @@ def plan_runs(previous: dict[str, str], current: dict[str, str], last_day: date)
         if partitioning == "none":
             runs.append({"job_name": job, "start": None, "end": None})
             continue
-        for lo, hi in _ranges([d for d in days if d], 7 if partitioning == "weekly" else 1):
+        for lo, hi in date_ranges([d for d in days if d], 7 if partitioning == "weekly" else 1):
             runs.append({"job_name": job, "start": lo.isoformat(), "end": hi.isoformat()})
     return runs
 
