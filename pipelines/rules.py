@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from pipelines.settings import RULES_FILE
+from pipelines.company import company
+from pipelines.settings import rules_file
 
 
 @lru_cache(maxsize=4)
@@ -26,13 +27,15 @@ def _load(path: str, mtime: float) -> dict[str, Any]:
     return data
 
 
-def load_rules(path: Path = RULES_FILE) -> dict[str, Any]:
-    """The rules as a nested dict (re-read when the file changes)."""
+def load_rules(path: Path | None = None) -> dict[str, Any]:
+    """The rules as a nested dict (re-read when the file changes); default: the company's."""
+    path = path or rules_file()
     return _load(str(path), path.stat().st_mtime)
 
 
-def rule(dotted: str, path: Path = RULES_FILE) -> Any:
+def rule(dotted: str, path: Path | None = None) -> Any:
     """One value by dotted path, e.g. ``rule("r5_inventory.target_days")``."""
+    path = path or rules_file()
     node: Any = load_rules(path)
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -41,9 +44,25 @@ def rule(dotted: str, path: Path = RULES_FILE) -> Any:
     return node
 
 
+def company_vars() -> dict[str, Any]:
+    """The company's settings as dbt vars (see ``dbt_project.yml`` for what each means)."""
+    from pipelines.ingest.config import load_sources, undelivered
+
+    c = company()
+    sources = load_sources()
+    enums: dict[str, list[str]] = {}
+    for s in sources.values():
+        for col in s.columns.values():
+            if col.enum:
+                enums[col.enum] = list(col.values or {})
+    return {"business_timezone": c.timezone, "currency": c.currency, "amount_scale": c.amount_scale,
+            "first_day": c.first_day.isoformat(), "enums": enums, "undelivered": undelivered(sources)}
+
+
 def dbt_vars(extra: dict[str, Any] | None = None) -> str:
-    """The JSON for ``dbt --vars``: the rules plus any run vars (e.g. the partition window)."""
-    payload: dict[str, Any] = {"rules": load_rules()}
+    """The JSON for ``dbt --vars``: the rules, the company's settings and any run vars (e.g.
+    the partition window)."""
+    payload: dict[str, Any] = {"rules": load_rules(), **company_vars()}
     if extra:
         payload.update(extra)
     return json.dumps(payload, ensure_ascii=False, default=str)

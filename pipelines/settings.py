@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from pipelines.company import REPO_ROOT, company
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
-RULES_FILE = REPO_ROOT / "rules.yml"
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 
 
@@ -27,7 +26,10 @@ class Paths:
 
     @property
     def landing(self) -> Path:
-        return Path(os.environ.get("DWH_LANDING_DIR", self.home / "landing"))
+        """``$DWH_LANDING_DIR``, else company.yml's ``landing``, else ``<home>/landing``."""
+        if os.environ.get("DWH_LANDING_DIR"):
+            return Path(os.environ["DWH_LANDING_DIR"])
+        return company().landing or self.home / "landing"
 
     @property
     def generated(self) -> Path:
@@ -105,5 +107,10 @@ def duckdb_memory_limit(process: str = "pipeline") -> str:
 
 
 def partitions_start() -> date:
-    """First day of the daily partitions (the first day sources delivered)."""
-    return date.fromisoformat(os.environ.get("DWH_PARTITIONS_START", "2023-01-01"))
+    """First day of the daily partitions: ``company.first_day`` in company.yml."""
+    return company().first_day
+
+
+def rules_file() -> Path:
+    """The business-rules file: the company folder's own rules.yml, else the repository's."""
+    return company().rules_file
