@@ -163,6 +163,7 @@ class LandingFile:
     path_values: dict[str, str] = field(default_factory=dict)  # values of the layout's path_fields
     refused: tuple[str, str] | None = None  # (error code, why) when path safety forbids reading it
     date_text: str | None = None  # the {date} part of the path as written
+    landing: Path | None = None  # the landing zone it was listed from
 
 
 def normalise_header(h: str) -> str:
@@ -677,7 +678,7 @@ def find_files(source: Source, landing: Path, start: date | None = None, end: da
                 pm = prx.search(rel)
                 values[col] = pm.group(1) if pm else None
             found.append(LandingFile(source.name, layout, entry.path, rel, d, values, entry.refused,
-                                     m.group(1) if m.groups() else None))
+                                     m.group(1) if m.groups() else None, landing))
     found.sort(key=lambda f: (f.partition_date or date.min, f.relpath))
     return found
 

@@ -18,12 +18,22 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.company import company
 from pipelines.ingest.config import Column, LandingFile, Layout, Source, date_ranges, find_files, load_sources
-from pipelines.ingest.readers import FileError, create_stage, lit, q, stage_files
+from pipelines.ingest.readers import FileError, create_stage, drop_join_tables, lit, q, stage_files
 
 RAW_SCHEMA = "raw"
-SQL_TYPES = {"text": "VARCHAR", "enum": "VARCHAR", "integer": "BIGINT", "decimal": "DECIMAL(18,4)",
-             "date": "DATE", "timestamp": "TIMESTAMPTZ"}
+RAW_DECIMAL_SCALE = 4  # at least this many decimals in the raw layer (more when amount_scale asks for more)
+
+
+def sql_types() -> dict[str, str]:
+    """SQL type of each column type in the raw layer (decimals keep the company's amount precision)."""
+    scale = max(RAW_DECIMAL_SCALE, company().amount_scale)
+    return {"text": "VARCHAR", "enum": "VARCHAR", "integer": "BIGINT", "decimal": f"DECIMAL(18,{scale})",
+            "date": "DATE", "timestamp": "TIMESTAMPTZ"}
+
+
+SQL_TYPES = sql_types()  # the sample company's; call sql_types() for the current company
 LINEAGE = [("_source_file", "VARCHAR"), ("_source_line", "BIGINT"), ("_partition_date", "DATE"),
            ("_load_id", "VARCHAR"), ("_loaded_at", "TIMESTAMPTZ")]
 _FULLWIDTH = ("０１２３４５６７８９．－＋，", "0123456789.-+,")
@@ -37,6 +47,7 @@ class LoadResult:
     files: list[dict] = field(default_factory=list)  # per file: path, rows_read, rows_loaded, rows_quarantined
     quarantined_by_reason: Counter = field(default_factory=Counter)
     errors: list[FileError] = field(default_factory=list)
+    delivered: bool = True  # False: the company does not deliver this source (company.yml); nothing read
 
     @property
     def rows_read(self) -> int:
@@ -55,7 +66,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]
     sources = sources or load_sources()
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     for s in sources.values():
-        cols = ", ".join(f"{q(c.name)} {SQL_TYPES[c.type]}" for c in s.columns.values())
+        types = sql_types()
+        cols = ", ".join(f"{q(c.name)} {types[c.type]}" for c in s.columns.values())
         lineage = ", ".join(f"{n} {t}" for n, t in LINEAGE)
         con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{q(s.table)} ({cols}, {lineage})")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.quarantine (
@@ -86,7 +98,7 @@ def _typed_sql(col: Column, layout: Layout) -> str:
     if col.type == "integer":
         return f"TRY_CAST({_number_sql(blank, layout)} AS BIGINT)"
     if col.type == "decimal":
-        return f"TRY_CAST({_number_sql(blank, layout)} AS DECIMAL(18,4))"
+        return f"TRY_CAST({_number_sql(blank, layout)} AS {sql_types()['decimal']})"
     if col.type == "date":
         digits = f"translate({blank}, {lit(_FULLWIDTH[0])}, {lit(_FULLWIDTH[1])})"
         fmts = "[" + ", ".join(lit(f) for f in layout.date_formats) + "]"
@@ -97,8 +109,8 @@ def _typed_sql(col: Column, layout: Layout) -> str:
         parts = []
         if with_tz:
             parts.append(f"try_strptime({blank}, [{', '.join(lit(f) for f in with_tz)}])")
-        if naive:  # naive timestamps are China Standard Time
-            parts.append(f"timezone('Asia/Shanghai', try_strptime({blank}, [{', '.join(lit(f) for f in naive)}]))")
+        if naive:  # naive timestamps are in the business time zone (company.yml)
+            parts.append(f"timezone({lit(company().timezone)}, try_strptime({blank}, [{', '.join(lit(f) for f in naive)}]))")
         return f"coalesce({', '.join(parts)})"
     if col.type == "enum":
         whens = " ".join(
@@ -124,8 +136,8 @@ def _partition_day_sql(source: Source) -> str | None:
     pdc = source.partition_date_column
     if not pdc:
         return None
-    if source.columns[pdc].type == "timestamp":  # the day in China Standard Time
-        return f"CAST(timezone('Asia/Shanghai', t.{q(pdc)}) AS DATE)"
+    if source.columns[pdc].type == "timestamp":  # the day in the business time zone
+        return f"CAST(timezone({lit(company().timezone)}, t.{q(pdc)}) AS DATE)"
     return f"t.{q(pdc)}"
 
 
@@ -134,8 +146,13 @@ def _checks(source: Source) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = [("r._parse_reason IS NOT NULL", "r._parse_reason", "r._parse_message")]
     for c in source.columns.values():
         if c.required:
-            out.append((f"nullif(trim(r.{q(c.name)}), '') IS NULL", lit(c.missing_reason),
-                        lit(f"required column {c.name} is empty")))
+            computed = [l.name for l in source.layouts if c.name in l.exprs or any(c.name in t.exprs for t in l.rows)]
+            message = lit(f"required column {c.name} is empty")
+            if computed:  # say which layout computed it: the file may well hold a value
+                message = (f"CASE WHEN r._layout IN ({', '.join(lit(n) for n in computed)}) THEN "
+                           f"{lit(f'required column {c.name} is empty (computed by layout ')} || r._layout || "
+                           f"{lit('; a TRY_CAST there gives NULL for a value it cannot convert)')} ELSE {message} END")
+            out.append((f"nullif(trim(r.{q(c.name)}), '') IS NULL", lit(c.missing_reason), message))
     kinds = {"integer": "bad_number", "decimal": "bad_number", "date": "bad_date", "timestamp": "bad_timestamp",
              "enum": "bad_enum"}
     for c in source.columns.values():
@@ -176,7 +193,9 @@ def _qualify(expr: str, column: str) -> str:
 
 def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str, Layout],
               window: tuple[date, date], sources: dict[str, Source]) -> None:
-    """Build ``_typed`` from ``_stage``: typed columns plus ``_reason`` / ``_message``."""
+    """Build ``_typed`` from ``_stage``: typed columns plus ``_reason`` / ``_message``, and the
+    partition of rows from files that span many days (their row date; rows of other partitions
+    are left out, counted in ``_outside``)."""
     # Typing may differ by layout (date formats, decimal separators): one CASE per layout.
     def typed(c: Column) -> str:
         if len(layouts) == 1:
@@ -188,18 +207,44 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
     checks = _checks(source)
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {code}" for cond, code, _ in checks) + " END"
     message = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, _, msg in checks) + " END"
-    raw_json = "to_json(struct_pack(" + ", ".join(f"{q(c)} := r.{q(c)}" for c in source.columns) + "))"
+    spanning = [name for name, lay in layouts.items() if lay.spans_days]
+    day = _partition_day_sql(source)
+    row_day = (f"CASE WHEN r._layout IN ({', '.join(lit(n) for n in spanning)}) THEN {day} END"
+               if spanning and day else "CAST(NULL AS DATE)")
     con.execute("DROP TABLE IF EXISTS _typed")
     con.execute(
         f"""CREATE TEMP TABLE _typed AS
-        WITH t AS (SELECT {typed_cols}, _source_file, _source_line FROM _stage r)
-        SELECT t.*, r._partition_date, {raw_json} AS _raw_row, {reason} AS _reason, {message} AS _message
-        FROM _stage r JOIN t USING (_source_file, _source_line)"""
+        WITH t AS (SELECT rowid AS _rid, {typed_cols} FROM _stage r)
+        SELECT t.*, r._source_file, r._source_line, coalesce(r._partition_date, {row_day}) AS _partition_date,
+               r._partition_date IS NULL AND {row_day} IS NOT NULL AS _spans,
+               r._raw AS _raw_row, {reason} AS _reason, {message} AS _message
+        FROM _stage r JOIN t ON t._rid = r.rowid"""
     )
-    # References to master data: the value must exist in any loaded extract of that entity.
+    con.execute("DROP TABLE IF EXISTS _outside")
+    con.execute("CREATE TEMP TABLE _outside (_source_file VARCHAR, n BIGINT)")
+    if spanning:
+        what = source.partition_date_expr or source.partition_date_column
+        first = company().first_day
+        # A row of a many-day file is dated by its own date: one with no date, a date before the
+        # company's first day or in the future has no partition and stays with its file.
+        con.execute(f"""UPDATE _typed SET _reason = coalesce(_reason, 'no_partition_date'),
+                _message = coalesce(_message, {lit('the row has no ' + what + ', so it has no partition')})
+            WHERE _partition_date IS NULL AND _source_file IN
+                  (SELECT _source_file FROM _stage WHERE _layout IN ({', '.join(lit(n) for n in spanning)}))""")
+        con.execute(f"""UPDATE _typed SET _reason = 'before_first_day',
+                _message = {lit(what + ' ')} || CAST(_partition_date AS VARCHAR) || {lit(' is before the first day ' + first.isoformat() + ' of the data (company.first_day in ' + str(company().file) + '); set it earlier to load this row')},
+                _partition_date = NULL
+            WHERE _spans AND _partition_date < DATE {lit(first.isoformat())}""")
+        con.execute("UPDATE _typed SET _partition_date = NULL WHERE _spans AND _reason = 'future_date'")
+        lo, hi = (lit(d.isoformat()) for d in window)
+        out_of_window = f"_spans AND _partition_date IS NOT NULL AND _partition_date NOT BETWEEN DATE {lo} AND DATE {hi}"
+        con.execute(f"INSERT INTO _outside SELECT _source_file, count(*) FROM _typed WHERE {out_of_window} GROUP BY 1")
+        con.execute(f"DELETE FROM _typed WHERE {out_of_window}")
+    # References to master data: the value must exist in any loaded extract of that entity. A
+    # master the company does not deliver is inferred from the facts instead (dbt).
     masters = {s.master_entity: s for s in sources.values() if s.master_entity}
     for c in source.columns.values():
-        if not c.references:
+        if not c.references or not masters[c.references].delivered:
             continue
         master = masters[c.references]
         key = master.unique_key[0]
@@ -215,12 +260,11 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
         con.execute(
             f"""UPDATE _typed SET _reason = 'duplicate_key',
                    _message = 'duplicate of key (' || concat_ws(', ', {key}) || ') already at ' || d.first_at
-            FROM (SELECT _source_file AS f, _source_line AS l,
-                         first_value(_source_file || ':' || _source_line) OVER w AS first_at,
+            FROM (SELECT _rid, first_value(_source_file || ':' || _source_line) OVER w AS first_at,
                          row_number() OVER w AS n
                   FROM _typed WHERE _reason IS NULL
-                  WINDOW w AS (PARTITION BY {scope}{key} ORDER BY _partition_date, _source_file, _source_line)) d
-            WHERE _typed._source_file = d.f AND _typed._source_line = d.l AND d.n > 1"""
+                  WINDOW w AS (PARTITION BY {scope}{key} ORDER BY _partition_date, _source_file, _source_line, _rid)) d
+            WHERE _typed._rid = d._rid AND d.n > 1"""
         )
         if not source.master_entity and source.period_days:  # also against rows loaded for other partitions
             con.execute(
@@ -237,28 +281,44 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
     """Load every file of ``source_name`` dated in [start, end] into the raw layer.
 
     Partitions whose files all read cleanly are replaced atomically; a partition with an
-    unreadable file keeps its previous rows and is reported in ``LoadResult.errors``.
+    unreadable file keeps its previous rows and is reported in ``LoadResult.errors``. Files whose
+    rows span many days are read whole; their rows dated in the window replace those days, and
+    their rows without a partition (no date, before the first day, in the future) replace what
+    the same file left in quarantine before. A source the company does not deliver loads nothing
+    (``LoadResult.delivered`` is False).
     """
     sources = load_sources()
     source = sources[source_name]
     load_id = load_id or uuid.uuid4().hex
     result = LoadResult(source_name, (start, end), load_id)
     ensure_raw_tables(con, sources)
+    if not source.delivered:
+        result.delivered = False
+        return result
     tmp_dir.mkdir(parents=True, exist_ok=True)
     files = find_files(source, landing, start, end, include_refused=True)  # refused ones fail their partition
     create_stage(con, source)
     # every file is read, so one run reports every unreadable file
     read_counts, errors = stage_files(con, files, source, tmp_dir)
+    drop_join_tables(con)
     result.errors.extend(sorted(errors, key=lambda e: e.relpath))
     by_path = {lf.relpath: lf for lf in files}
-    bad_partitions: set[date] = {by_path[e.relpath].partition_date for e in errors}
-    if bad_partitions:
+    spanning_files = sorted(lf.relpath for lf in files if lf.layout.spans_days and lf.relpath in read_counts)
+    if any(by_path[e.relpath].layout.spans_days for e in errors if e.relpath in by_path):
+        # a file whose rows span days failed: no day of the window can be replaced whole
+        bad_partitions: set[date | None] = set(_days(start, end)) | {None}
+        con.execute("DELETE FROM _stage")
+        read_counts.clear()
+        spanning_files = []
+    else:
+        bad_partitions = {by_path[e.relpath].partition_date for e in errors if e.relpath in by_path}
+    if bad_partitions and read_counts:
         conds = [f"_partition_date = DATE {lit(d.isoformat())}" for d in bad_partitions if d]
         if None in bad_partitions:
             conds.append("_partition_date IS NULL")
         con.execute(f"DELETE FROM _stage WHERE {' OR '.join(conds)}")
         for lf in files:
-            if lf.partition_date in bad_partitions:
+            if lf.partition_date in bad_partitions and not lf.layout.spans_days:
                 read_counts.pop(lf.relpath, None)
     layouts = {l.name: l for l in source.layouts}
     _classify(con, source, layouts, (start, end), sources)
@@ -268,6 +328,8 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
         good_days = [d for d in _days(start, end) if d not in bad_partitions]
         scopes = [f"_partition_date BETWEEN DATE {lit(lo.isoformat())} AND DATE {lit(hi.isoformat())}"
                   for lo, hi in date_ranges(good_days)]
+        if spanning_files:  # what these files left without a partition last time
+            scopes.append(f"_partition_date IS NULL AND _source_file IN ({', '.join(lit(f) for f in spanning_files)})")
     else:  # an unpartitioned source is replaced whole, unless its file could not be read
         scopes = [] if bad_partitions else ["true"]
     con.execute("BEGIN")
@@ -287,22 +349,27 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
             SELECT {lit(source_name)}, _source_file, _source_line, _partition_date, _reason, _message, _raw_row, {stamp}
             FROM _typed WHERE _reason IS NOT NULL ORDER BY _partition_date, _source_file, _source_line"""
         )
-        per_file = con.execute(
-            """SELECT _source_file, any_value(_partition_date), count(*) FILTER (WHERE _reason IS NULL),
+        per_part = con.execute(
+            """SELECT _source_file, _partition_date, count(*) FILTER (WHERE _reason IS NULL),
                       count(*) FILTER (WHERE _reason IS NOT NULL)
-               FROM _typed GROUP BY _source_file"""
+               FROM _typed GROUP BY _source_file, _partition_date ORDER BY 1, 2 NULLS LAST"""
         ).fetchall()
-        counts = {f: (d, ok, bad) for f, d, ok, bad in per_file}
+        outside = dict(con.execute("SELECT _source_file, sum(n) FROM _outside GROUP BY 1").fetchall())
+        parts: dict[str, list[tuple]] = defaultdict(list)
+        for f, d, ok, bad in per_part:
+            parts[f].append((d, ok, bad))
         for lf in files:
             if lf.relpath not in read_counts:
                 continue
-            _, ok, bad = counts.get(lf.relpath, (lf.partition_date, 0, 0))
-            rec = {"file": lf.relpath, "partition_date": lf.partition_date.isoformat() if lf.partition_date else None,
-                   "layout": lf.layout.name,
-                   "rows_read": read_counts[lf.relpath], "rows_loaded": ok, "rows_quarantined": bad}
-            if rec["rows_read"] != ok + bad:  # conservation: every row read is loaded or quarantined
-                raise AssertionError(f"{lf.relpath}: {rec['rows_read']} rows read but {ok} loaded + {bad} quarantined")
-            result.files.append(rec)
+            rows = parts.get(lf.relpath) or ([] if lf.layout.spans_days else [(lf.partition_date, 0, 0)])
+            got = sum(ok + bad for _, ok, bad in rows) + int(outside.get(lf.relpath, 0))
+            if read_counts[lf.relpath] != got:  # conservation: every row read is loaded or quarantined
+                raise AssertionError(f"{lf.relpath}: {read_counts[lf.relpath]} rows read but {got} loaded, "
+                                     f"quarantined or dated outside the window")
+            for d, ok, bad in rows:
+                result.files.append({"file": lf.relpath, "partition_date": d.isoformat() if d else None,
+                                     "layout": lf.layout.name, "rows_read": ok + bad, "rows_loaded": ok,
+                                     "rows_quarantined": bad})
         if result.files:  # one statement for every file's log row
             import pyarrow as pa
 
@@ -325,6 +392,7 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
         result.quarantined_by_reason[reason] = n
     con.execute("DROP TABLE IF EXISTS _typed")
     con.execute("DROP TABLE IF EXISTS _stage")
+    con.execute("DROP TABLE IF EXISTS _outside")
     return result
 
 

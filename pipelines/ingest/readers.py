@@ -1,12 +1,26 @@
-"""File readers: turn one landing file into staged text rows in DuckDB, or a clear file error.
+"""File readers: turn landing files into staged text rows in DuckDB, or a clear file error.
 
-Every reader appends to the temp table ``_stage`` (all canonical columns as VARCHAR, plus
-``_source_file``, ``_source_line`` and ``_partition_date``) through DuckDB's own readers
-(``read_csv`` with explicit column types, ``read_parquet``). Typing and row rules happen later,
-in SQL (``load.py``), so a bad value quarantines its row instead of failing the file. GBK is
-decoded to a UTF-8 temp file by streaming, since DuckDB's ``encodings`` extension is not
-available offline. ``_source_line`` is the physical line in the file (blank lines and line
-breaks inside quoted CSV fields counted), the sheet row for Excel, the row number for Parquet.
+Reading has two steps, both SQL in DuckDB:
+
+1. **The file's own columns.** Each format is read by DuckDB's readers into a relation of the
+   file's columns under their header names, plus ``_line`` (the physical line in the file — blank
+   lines and line breaks inside quoted CSV fields counted —, the sheet row for Excel, the row
+   number for Parquet) and ``_file`` (the landing path): ``read_csv`` with every column typed
+   VARCHAR, ``read_parquet`` (native types), python-calamine for ``.xlsx`` (one Arrow table per
+   batch of workbooks), and JSON Lines read line by line (one malformed line quarantines as
+   ``bad_json`` instead of failing the file). GBK is decoded to a UTF-8 temp file by streaming,
+   since DuckDB's ``encodings`` extension is not available offline.
+2. **The layout's mapping** (``sources.yml`` / ``company.yml``) turns that relation into the
+   source's canonical columns, appended to the temp table ``_stage`` (all VARCHAR, plus lineage):
+   a column named by one of its header spellings, a SQL expression over the file's columns
+   (``columns:``), a constant (``constants:``), a value taken from the file path
+   (``path_fields:``); a header file joined on declared keys (``join:``); and several canonical
+   rows per source row (``rows:``, e.g. one AR line → an INVOICE and a PAYMENT event).
+
+Typing and row rules happen later, in SQL (``load.py``), so a bad value quarantines its row
+instead of failing the file. Landing paths and values from files never reach SQL text: paths
+are quoted literals or rows of a parameter-filled table; only the data engineer's layout SQL is
+spliced in (trusted configuration, checked to parse when it loads).
 """
 
 from __future__ import annotations
@@ -17,12 +31,13 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.config import LandingFile, Source, normalise_header
+from pipelines.ingest.config import LandingFile, Layout, Source, glob_regex, list_landing, normalise_header, widen_glob
 
 CHUNK = 1 << 20
 
@@ -62,17 +77,229 @@ def duck_path(path: Path, tmp_dir: Path) -> str:
     return str(alias)
 
 
+STAGE_LINEAGE = ("_source_file", "_source_line", "_partition_date", "_layout", "_parse_reason", "_parse_message",
+                 "_raw")
+
+
 def create_stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     cols = ", ".join(f"{q(c)} VARCHAR" for c in source.columns)
     con.execute("DROP TABLE IF EXISTS _stage")
     con.execute(
         f"CREATE TEMP TABLE _stage ({cols}, _source_file VARCHAR, _source_line BIGINT, _partition_date DATE, "
-        f"_layout VARCHAR, _parse_reason VARCHAR, _parse_message VARCHAR)"
+        f"_layout VARCHAR, _parse_reason VARCHAR, _parse_message VARCHAR, _raw VARCHAR)"
     )
+
+
+def _stage_count(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
+
+
+# --- step 2: the layout's mapping ---------------------------------------------------------------
+
+
+def _file_names(headers: list[str]) -> list[str]:
+    """Column names a file's relation exposes: the header text (BOM and surrounding spaces
+    removed), ``column<N>`` for an empty header, ``<name>_<N>`` for a repeated one."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for i, h in enumerate(headers):
+        name = (h or "").strip().lstrip("\ufeff").strip() or f"column{i + 1}"
+        base, n = name, 2
+        while name.lower() in seen:
+            name, n = f"{base}_{n}", n + 1
+        seen.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _header_map(lf: LandingFile, source: Source, headers: list[str]) -> dict[int, str]:
+    """File column position -> canonical column (by the layout's header spellings); error when
+    a required column the layout maps by header is absent, or one column has two spellings."""
+    layout = lf.layout
+    lookup = layout.header_lookup()
+    mapping: dict[int, str] = {}
+    for i, h in enumerate(headers):
+        canonical = lookup.get(normalise_header(h or ""))
+        if canonical and canonical in mapping.values():
+            first = _index_of(mapping, canonical)
+            raise FileError(
+                lf.relpath, "ambiguous_header",
+                f"columns {first + 1} ({headers[first]!r}) and {i + 1} ({h!r}) both map to {canonical} "
+                f"in layout {layout.name}; keep one of them", 1,
+            )
+        if canonical:
+            mapping[i] = canonical
+    by_header = {c for c in layout.headers if c not in layout.exprs and c not in layout.path_fields}
+    missing = [c for c in source.required_columns if c in by_header and c not in mapping.values()
+               and not any(c in t.exprs for t in layout.rows)]
+    if missing:
+        raise FileError(
+            lf.relpath, "no_header",
+            f"no recognisable header for layout {layout.name}: required columns {missing} not found "
+            f"among {headers[:20]}", 1,
+        )
+    return mapping
+
+
+def _index_of(mapping: dict[int, str], canonical: str) -> int | None:
+    for i, c in mapping.items():
+        if c == canonical:
+            return i
+    return None
+
+
+def _canonical_exprs(layout: Layout, source: Source, names: list[str], mapping: dict[int, str],
+                     extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Canonical column -> SQL (VARCHAR) over the file relation ``src`` and the batch's file
+    table ``f`` (path fields)."""
+    exprs = {**layout.exprs, **(extra or {})}
+    out: dict[str, str] = {}
+    for c in source.columns:
+        if c in layout.path_fields:
+            out[c] = f"f.{q('_path_' + c)}"
+        elif c in exprs:
+            out[c] = f"CAST(({exprs[c]}) AS VARCHAR)"
+        elif (i := _index_of(mapping, c)) is not None:
+            out[c] = f"CAST(src.{q(names[i])} AS VARCHAR)"
+        else:
+            out[c] = "CAST(NULL AS VARCHAR)"
+    return out
+
+
+def _insert_mapped(con: duckdb.DuckDBPyConnection, source: Source, layout: Layout, rel_sql: str, names: list[str],
+                   mapping: dict[int, str], join: tuple[str, str] | None = None) -> None:
+    """``INSERT INTO _stage`` the canonical rows of a file relation ``rel_sql`` (columns
+    ``names`` + ``_line``, ``_file``, ``_pr``, ``_pm``, ``_raw_text``), one per source row and
+    row template. ``_batch_files`` (relpath, partition_date, _path_<col>) gives lineage.
+    ``join``: (SQL of the header relation, its key list) joined ``LEFT JOIN ... USING``."""
+    raw = ("coalesce(src._raw_text, CAST(to_json(struct_pack("
+           + ", ".join(f"{q(n)} := src.{q(n)}" for n in names) + ")) AS VARCHAR))") if names else "src._raw_text"
+    frm = f"({rel_sql}) AS src JOIN _batch_files f ON f.relpath = src._file"
+    parse_reason, parse_message = "src._pr", "src._pm"
+    if join:
+        join_sql, keys = join
+        alias = layout.join.alias
+        frm = f"({rel_sql}) AS src LEFT JOIN ({join_sql}) AS {q(alias)} USING ({', '.join(q(k) for k in keys)}) " \
+              f"JOIN _batch_files f ON f.relpath = src._file"
+        key_text = " || ', ' || ".join(f"coalesce(CAST(src.{q(k)} AS VARCHAR), 'NULL')" for k in keys)
+        parse_reason = f"coalesce(src._pr, CASE WHEN {q(alias)}._matched IS NULL THEN 'unmatched_join' END)"
+        parse_message = (f"coalesce(src._pm, CASE WHEN {q(alias)}._matched IS NULL THEN "
+                         f"{lit('no row of the joined file ' + layout.join.glob + ' has ' + ', '.join(keys) + ' = ')} "
+                         f"|| {key_text} END)")
+    lineage = ["src._file", "src._line", "f.partition_date", lit(layout.name), parse_reason, parse_message, raw]
+    templates = layout.rows or ()
+    if not templates:
+        cols = _canonical_exprs(layout, source, names, mapping)
+        con.execute(f"INSERT INTO _stage SELECT {', '.join(cols.values())}, {', '.join(lineage)} FROM {frm}")
+        return
+    # Templates: expressions are computed over every row of the file (window functions see the
+    # whole file), then each template keeps the rows its `when` selects.
+    aliased = ", ".join(f"{item} AS _l{i}" for i, item in enumerate(lineage))
+    outer = ", ".join(f"_l{i}" for i in range(len(lineage)))
+    parts = []
+    for t in templates:
+        cols = _canonical_exprs(layout, source, names, mapping, t.exprs)
+        when = f"coalesce(({t.when}), false)" if t.when else "true"
+        inner = ", ".join(f"{v} AS {q(c)}" for c, v in cols.items())
+        parts.append(f"SELECT {', '.join(q(c) for c in cols)}, {outer} "
+                     f"FROM (SELECT {inner}, {aliased}, {when} AS _keep FROM {frm}) WHERE _keep")
+    if all(t.when for t in templates):  # a source row no template takes is kept, in quarantine
+        none = " AND ".join(f"NOT coalesce(({t.when}), false)" for t in templates)
+        nulls = ", ".join(f"CAST(NULL AS VARCHAR) AS {q(c)}" for c in source.columns)
+        parts.append(
+            f"SELECT {nulls}, src._file, src._line, f.partition_date, {lit(layout.name)}, 'no_row_template', "
+            f"{lit('no row template of layout ' + layout.name + ' applies to this row (every `when` is false)')}, "
+            f"{raw} FROM {frm} WHERE {none}")
+    con.execute("INSERT INTO _stage " + " UNION ALL ".join(parts))
+
+
+def _batch_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], layout: Layout,
+                 read_paths: list[str] | None = None) -> None:
+    """The files of one statement with their lineage: relpath, read path, partition date and
+    path-field values (inserted as parameters: file names never reach SQL text)."""
+    fields = list(layout.path_fields)
+    con.execute("DROP TABLE IF EXISTS _batch_files")
+    con.execute("CREATE TEMP TABLE _batch_files (relpath VARCHAR, read_path VARCHAR, partition_date DATE"
+                + "".join(f", {q('_path_' + c)} VARCHAR" for c in fields) + ")")
+    rows = [(lf.relpath, (read_paths[i] if read_paths else None), lf.partition_date)
+            + tuple(lf.path_values.get(c) for c in fields) for i, lf in enumerate(files)]
+    con.executemany(f"INSERT INTO _batch_files VALUES ({', '.join('?' * (3 + len(fields)))})", rows)
+
+
+def _run_mapped(con, lf_or_files, source: Source, rel_sql: str, names: list[str], mapping: dict[int, str],
+                tmp_dir: Path, read_paths: list[str] | None = None) -> None:
+    """Insert one file's (or one batch's) canonical rows; DuckDB errors become file errors."""
+    files = lf_or_files if isinstance(lf_or_files, list) else [lf_or_files]
+    layout = files[0].layout
+    join = (_join_relation(con, files[0], tmp_dir), list(layout.join.on)) if layout.join else None
+    _batch_files(con, files, layout, read_paths)  # after the join: reading a header file uses it too
+    try:
+        _insert_mapped(con, source, layout, rel_sql, names, mapping, join)
+    except duckdb.Error as exc:
+        raise _duck_error(files[0], exc) from None
+
+
+# --- joined header files ------------------------------------------------------------------------
+
+
+def _join_relation(con: duckdb.DuckDBPyConnection, lf: LandingFile, tmp_dir: Path) -> str:
+    """SQL of the header file joined to ``lf`` (read once per load into a temp table), with
+    ``_matched`` = true; a file error when it is missing, ambiguous or its keys repeat."""
+    spec = lf.layout.join
+    pattern = spec.glob.replace("{date}", lf.date_text) if "{date}" in spec.glob and lf.date_text else spec.glob
+    found = [e for e in list_landing(lf.landing or lf.path.parent, widen_glob(pattern, lf.layout.path_date_format))
+             if glob_regex(pattern, lf.layout.path_date_format).match(e.relpath)]
+    if len(found) != 1:
+        raise FileError(lf.relpath, "missing_join_file",
+                        f"layout {lf.layout.name} joins the header file {pattern!r}, which "
+                        + ("is not in the landing zone" if not found else
+                           f"matches {len(found)} files ({', '.join(e.relpath for e in found[:5])})"))
+    entry = found[0]
+    if entry.refused:
+        raise FileError(entry.relpath, entry.refused[0], f"refused by landing-zone path safety: {entry.refused[1]}")
+    table = "_join_" + hashlib.sha1(entry.relpath.encode()).hexdigest()[:12]
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [table]).fetchall()[0][0]
+    hf = LandingFile(lf.source, Layout(
+        name=f"{lf.layout.name}.join", glob=pattern, path_date_format=lf.layout.path_date_format, format=spec.format,
+        encoding=spec.encoding, headers={}, path_fields={}, date_formats=lf.layout.date_formats,
+        timestamp_formats=lf.layout.timestamp_formats, thousands_separator=lf.layout.thousands_separator,
+        decimal_separator=lf.layout.decimal_separator), entry.path, entry.relpath, None)
+    if not exists:
+        _precheck(hf)
+        rel_sql, names = _file_relation(con, hf, tmp_dir)
+        missing = [k for k in spec.on if k.lower() not in {n.lower() for n in names}]
+        if missing:
+            raise FileError(hf.relpath, "no_header", f"the header file joined by layout {lf.layout.name} has no "
+                                                     f"key column {missing} (columns: {names[:20]})", 1)
+        try:
+            con.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(q(n) for n in names)}, _line AS _join_line "
+                        f"FROM ({rel_sql})")
+        except duckdb.Error as exc:
+            raise _duck_error(hf, exc) from None
+        keys = ", ".join(q(k) for k in spec.on)
+        dup = con.execute(f"SELECT max(_join_line), {keys} FROM {table} GROUP BY {keys} HAVING count(*) > 1 "
+                          f"ORDER BY 1 LIMIT 1").fetchall()
+        if dup:
+            con.execute(f"DROP TABLE {table}")
+            raise FileError(hf.relpath, "duplicate_key",
+                            f"key ({', '.join(spec.on)}) = ({', '.join(str(v) for v in dup[0][1:])}) appears more than "
+                            f"once; layout {lf.layout.name} joins one header row per key", dup[0][0])
+    return f"SELECT * EXCLUDE (_join_line), true AS _matched FROM {table}"
+
+
+def drop_join_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the header files read for joins during a load (they are cached per load only)."""
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND "
+                               "starts_with(table_name, '_join_')").fetchall():
+        con.execute(f"DROP TABLE {q(name)}")
+
+
+# --- step 1: each format's relation of the file's own columns -----------------------------------
 
 
 def _decode_to_utf8(lf: LandingFile, tmp_dir: Path) -> Path:
     """Stream-decode a non-UTF-8 file into a UTF-8 temp file; error names the line."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
     out = tmp_dir / (re.sub(r"[^A-Za-z0-9_.-]", "_", lf.relpath) + ".utf8.csv")
     decoder = codecs.getincrementaldecoder(lf.layout.encoding)(errors="strict")
     lines_done = 0
@@ -95,31 +322,6 @@ def _decode_to_utf8(lf: LandingFile, tmp_dir: Path) -> Path:
     return out
 
 
-def _header_map(lf: LandingFile, source: Source, headers: list[str]) -> dict[int, str]:
-    """File column position -> canonical column; error if the header is not recognisable."""
-    lookup = lf.layout.header_lookup()
-    mapping: dict[int, str] = {}
-    for i, h in enumerate(headers):
-        canonical = lookup.get(normalise_header(h))
-        if canonical and canonical in mapping.values():
-            first = _index_of(mapping, canonical)
-            raise FileError(
-                lf.relpath, "ambiguous_header",
-                f"columns {first + 1} ({headers[first]!r}) and {i + 1} ({h!r}) both map to {canonical} "
-                f"in layout {lf.layout.name}; keep one of them", 1,
-            )
-        if canonical:
-            mapping[i] = canonical
-    missing = [c for c in source.required_columns if c not in mapping.values() and c not in lf.layout.path_fields]
-    if missing:
-        raise FileError(
-            lf.relpath, "no_header",
-            f"no recognisable header for layout {lf.layout.name}: required columns {missing} not found "
-            f"among {headers[:20]}", 1,
-        )
-    return mapping
-
-
 _DUCK_LINE = re.compile(r"Line: (\d+)")
 
 
@@ -132,6 +334,16 @@ def _duck_error(lf: LandingFile, exc: Exception, line_offset: int = 0) -> FileEr
     first = body[0] if body else msg.splitlines()[0]
     first = re.sub(r"^[A-Za-z ]+ Error: ", "", first.strip())
     first = re.sub(r"'/[^']*'", lit(lf.relpath), first)  # name the landing file, not an absolute or temp path
+    head = msg.splitlines()[0] if msg else ""
+    if head.startswith(("Binder Error", "Parser Error", "Catalog Error")) or "Referenced column" in msg:
+        detail = re.sub(r"^[A-Za-z ]+ Error: ", "", head.strip())
+        return FileError(lf.relpath, "no_header", f"layout {lf.layout.name}: its SQL does not fit this file: {detail}"
+                                                  f"{' ' + first if first != detail else ''}"[:400], 1)
+    if head.startswith(("Conversion Error", "Invalid Input Error: Could not convert", "Out of Range Error")):
+        detail = re.sub(r"^[A-Za-z ]+ Error: ", "", head.strip())
+        return FileError(lf.relpath, "bad_layout_sql",
+                         f"layout {lf.layout.name}: an expression failed on a value of this file ({detail[:240]}); "
+                         "use TRY_CAST in the layout so a bad value quarantines its row", line)
     if "unicode" in msg.lower() or "utf-8" in msg.lower():
         return FileError(lf.relpath, "undeclared_encoding",
                          f"not valid {lf.layout.encoding} (declared by layout {lf.layout.name})", line)
@@ -157,34 +369,80 @@ def _csv_headers(lf: LandingFile, path: Path) -> list[str]:
     return next(csv.reader(io.StringIO(header_line)), [])
 
 
-def _is_utf8(lf: LandingFile) -> bool:
-    return lf.layout.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
+def _is_utf8(layout: Layout) -> bool:
+    return layout.encoding.lower().replace("_", "-") in {"utf-8", "utf8"}
+
+
+def _positional(names: list[str]) -> str:
+    """Positional columns c0, c1, ... renamed to the file's column names."""
+    return ", ".join(f"{q('c' + str(i))} AS {q(n)}" for i, n in enumerate(names))
+
+
+def _csv_relation(read_paths: list[str], names: list[str], many: bool) -> str:
+    """Relation of CSV files sharing one header: their columns as VARCHAR under the header's
+    names, ``_line`` (record number + 1; renumbered later where it differs from the physical
+    line) and ``_file`` (through ``_batch_files.read_path`` for a batch)."""
+    cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
+    select = ", ".join(f"r.{q(f'c{i}')} AS {q(n)}" for i, n in enumerate(names))
+    files = "[" + ", ".join(lit(p) for p in read_paths) + "]"
+    reader = (f"read_csv({files}, header=false, skip=1, delim=',', quote='\"', escape='\"', columns={cols}, "
+              f"strict_mode=true, null_padding=false, auto_detect=false, encoding='utf-8', filename=true)")
+    if many:
+        return (f"SELECT {select}, r._n - min(r._n) OVER (PARTITION BY r.filename) + 2 AS _line, b.relpath AS _file, "
+                f"CAST(NULL AS VARCHAR) AS _pr, CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text "
+                f"FROM (SELECT *, ordinality AS _n FROM {reader} WITH ORDINALITY) r "
+                f"JOIN _batch_files b ON b.read_path = r.filename")
+    return (f"SELECT {select}, r.ordinality + 1 AS _line, (SELECT relpath FROM _batch_files LIMIT 1) AS _file, "
+            f"CAST(NULL AS VARCHAR) AS _pr, CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text "
+            f"FROM {reader} WITH ORDINALITY r")
+
+
+def _file_relation(con: duckdb.DuckDBPyConnection, lf: LandingFile, tmp_dir: Path) -> tuple[str, list[str]]:
+    """(SQL, column names) of one file's own columns (CSV, GBK CSV or Parquet), for joins."""
+    if lf.layout.format == "csv":
+        path = lf.path if _is_utf8(lf.layout) else _decode_to_utf8(lf, tmp_dir)
+        names = _file_names(_csv_headers(lf, path))
+        _batch_files(con, [lf], lf.layout, [duck_path(path, tmp_dir)])
+        return _csv_relation([duck_path(path, tmp_dir)], names, many=False), names
+    if lf.layout.format == "parquet":
+        read_path = duck_path(lf.path, tmp_dir)
+        names = _parquet_names(con, lf, read_path)
+        _batch_files(con, [lf], lf.layout, [read_path])
+        return _parquet_relation(read_path, lf), names
+    if lf.layout.format == "xlsx":
+        headers, cols, lines = _xlsx_sheet(lf)
+        names = _file_names(headers)
+        import pyarrow as pa
+
+        table = pa.table({**{f"c{i}": pa.array(cols[i], pa.string()) for i in range(len(names))},
+                          "_line": pa.array(lines, pa.int64())})
+        view = "_xlsx_join_" + hashlib.sha1(lf.relpath.encode()).hexdigest()[:12]
+        con.register(view, table)
+        return f"SELECT {_positional(names)}, _line FROM {view}", names
+    raise FileError(lf.relpath, "unsupported_format", f"a joined file cannot be {lf.layout.format}")
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
     path = lf.path
-    if not _is_utf8(lf):
+    if not _is_utf8(lf.layout):
         path = _decode_to_utf8(lf, tmp_dir)
     headers = _csv_headers(lf, path)
+    names = _file_names(headers)
     mapping = _header_map(lf, source, headers)
-    cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(headers))) + "}"
-    select = _select_list(lf, source, mapping, lambda i: q(f"c{i}"))
-    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
+    before = _stage_count(con)
     read_path = duck_path(path, tmp_dir)
-    try:
-        con.execute(
-            f"""INSERT INTO _stage
-            SELECT {select}, {_tail(lf, "ordinality + 1")}
-            FROM read_csv({lit(read_path)}, header=false, skip=1, delim=',', quote='"', escape='"',
-                          columns={cols}, strict_mode=true, null_padding=false, auto_detect=false,
-                          encoding='utf-8') WITH ORDINALITY"""
-        )
-    except duckdb.Error as exc:
-        raise _duck_error(lf, exc) from None
-    n = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
-    if n and _physical_lines(path) != n + 1:  # blank lines or quoted line breaks: record number != line
+    _run_mapped(con, lf, source, _csv_relation([read_path], names, many=False), names, mapping, tmp_dir,
+                read_paths=[read_path])
+    n = _stage_count(con) - before
+    if n and _physical_lines(path) != _data_records(con, lf) + 1:  # blank lines or quoted line breaks
         _renumber_csv_lines(con, lf, read_path)
     return n
+
+
+def _data_records(con: duckdb.DuckDBPyConnection, lf: LandingFile) -> int:
+    """Source records of a file staged so far (a row template may emit several rows per record)."""
+    return con.execute("SELECT count(DISTINCT _source_line) FROM _stage WHERE _source_file = ?",
+                       [lf.relpath]).fetchall()[0][0]
 
 
 def _physical_lines(path: Path) -> int:
@@ -217,51 +475,27 @@ def _renumber_csv_lines(con: duckdb.DuckDBPyConnection, lf: LandingFile, read_pa
     )
 
 
+def _parquet_names(con: duckdb.DuckDBPyConnection, lf: LandingFile, read_path: str) -> list[str]:
+    try:
+        return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(read_path)})").fetchall()]
+    except duckdb.Error as exc:
+        raise _duck_error(lf, exc) from None
+
+
+def _parquet_relation(read_path: str, lf: LandingFile) -> str:
+    return (f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _line, "
+            f"(SELECT relpath FROM _batch_files LIMIT 1) AS _file, CAST(NULL AS VARCHAR) AS _pr, "
+            f"CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text "
+            f"FROM read_parquet({lit(read_path)}, file_row_number=true)")
+
+
 def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
     read_path = duck_path(lf.path, tmp_dir)
-    try:
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(read_path)})").fetchall()]
-    except duckdb.Error as exc:
-        raise _duck_error(lf, exc) from None
+    names = _parquet_names(con, lf, read_path)
     mapping = _header_map(lf, source, names)
-    select = _select_list(lf, source, mapping, lambda i: f"CAST({q(names[i])} AS VARCHAR)")
-    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
-    try:
-        con.execute(
-            f"""INSERT INTO _stage
-            SELECT {select}, {_tail(lf, "file_row_number + 1")}
-            FROM read_parquet({lit(read_path)}, file_row_number=true)"""
-        )
-    except duckdb.Error as exc:
-        raise _duck_error(lf, exc) from None
-    return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
-
-
-def _index_of(mapping: dict[int, str], canonical: str) -> int | None:
-    for i, c in mapping.items():
-        if c == canonical:
-            return i
-    return None
-
-
-def _select_list(lf: LandingFile, source: Source, mapping: dict[int, str], expr) -> str:
-    """Canonical columns in order: a path field's value, the mapped file column (``expr(i)``), or NULL."""
-    out = []
-    for c in source.columns:
-        if c in lf.layout.path_fields:
-            v = lf.path_values.get(c)
-            out.append(f"{lit(v) if v is not None else 'NULL'} AS {q(c)}")
-        elif (i := _index_of(mapping, c)) is not None:
-            out.append(f"{expr(i)} AS {q(c)}")
-        else:
-            out.append(f"NULL AS {q(c)}")
-    return ", ".join(out)
-
-
-def _tail(lf: LandingFile, line_expr: str, parse_reason: str = "NULL", parse_message: str = "NULL") -> str:
-    """Lineage and parse columns appended to every staged row."""
-    day = f"DATE {lit(lf.partition_date.isoformat())}" if lf.partition_date else "CAST(NULL AS DATE)"
-    return f"{lit(lf.relpath)}, {line_expr}, {day}, {lit(lf.layout.name)}, {parse_reason}, {parse_message}"
+    before = _stage_count(con)
+    _run_mapped(con, lf, source, _parquet_relation(read_path, lf), names, mapping, tmp_dir, read_paths=[read_path])
+    return _stage_count(con) - before
 
 
 def _cell_text(v) -> str | None:
@@ -275,14 +509,9 @@ def _cell_text(v) -> str | None:
     return str(v)
 
 
-def stage_xlsx(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
-    """First sheet of a workbook via python-calamine; header on the first non-empty row."""
-    return _insert_xlsx(con, source, [_xlsx_columns(lf, source)])[lf.relpath]
-
-
-def _xlsx_columns(lf: LandingFile, source: Source) -> tuple[str, dict[str, list]]:
-    """A workbook's first sheet as canonical text columns plus lineage (blank rows dropped);
-    raises FileError. Pure Python (no statement), so many workbooks go into one INSERT."""
+def _xlsx_sheet(lf: LandingFile) -> tuple[list[str], dict[int, list[str | None]], list[int]]:
+    """A workbook's first sheet: header texts, cell texts per column, sheet row of each data row
+    (blank rows dropped). Header on the first non-empty row. Raises FileError."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -294,79 +523,93 @@ def _xlsx_columns(lf: LandingFile, source: Source) -> tuple[str, dict[str, list]
     if header_at is None:
         raise FileError(lf.relpath, "empty_file", "the workbook's first sheet has no rows")
     headers = [_cell_text(c) or "" for c in rows[header_at]]
+    body = rows[header_at + 1:]
+    cells = {i: [(_cell_text(r[i]) if i < len(r) else None) for r in body] for i in range(len(headers))}
+    keep = [k for k in range(len(body)) if any(cells[i][k] is not None for i in cells)]
+    return headers, {i: [col[k] for k in keep] for i, col in cells.items()}, [header_at + 2 + k for k in keep]
+
+
+def stage_xlsx(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    """First sheet of a workbook via python-calamine; header on the first non-empty row."""
+    headers, cols, lines = _xlsx_sheet(lf)
     mapping = _header_map(lf, source, headers)
-    cells = {i: [(_cell_text(r[i]) if i < len(r) else None) for r in rows[header_at + 1:]] for i in mapping}
-    keep = [k for k in range(len(rows) - header_at - 1) if any(cells[i][k] is not None for i in mapping)]
-    n = len(keep)
-    out: dict[str, list] = {}
-    for c in source.columns:
-        if c in lf.layout.path_fields:
-            out[c] = [lf.path_values.get(c)] * n
-        elif (i := _index_of(mapping, c)) is not None:
-            out[c] = [cells[i][k] for k in keep]
-        else:
-            out[c] = [None] * n
-    out["_source_file"] = [lf.relpath] * n
-    out["_source_line"] = [header_at + 2 + k for k in keep]
-    out["_partition_date"] = [lf.partition_date] * n
-    out["_layout"] = [lf.layout.name] * n
-    return lf.relpath, out
+    return _insert_xlsx(con, source, [(lf, headers, mapping, cols, lines)], tmp_dir)[lf.relpath]
 
 
-def _insert_xlsx(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[tuple[str, dict[str, list]]]) -> dict[str, int]:
-    """Append parsed workbooks to ``_stage`` in one statement; rows per file."""
+def _insert_xlsx(con: duckdb.DuckDBPyConnection, source: Source,
+                 sheets: list[tuple[LandingFile, list[str], dict[int, str], dict[int, list], list[int]]],
+                 tmp_dir: Path) -> dict[str, int]:
+    """Append parsed workbooks to ``_stage``, one statement per layout and header; rows per file."""
     import pyarrow as pa
 
-    text = pa.string()
-    types = {**{c: text for c in source.columns}, "_source_file": text, "_source_line": pa.int64(),
-             "_partition_date": pa.date32(), "_layout": text}
-    table = pa.table({name: pa.array([v for _, cols in sheets for v in cols[name]], type=t) for name, t in types.items()})
-    con.register("_xlsx_rows", table)
-    try:
-        con.execute(f"INSERT INTO _stage SELECT *, NULL, NULL FROM _xlsx_rows")
-    finally:
-        con.unregister("_xlsx_rows")
-    return {relpath: len(cols["_source_line"]) for relpath, cols in sheets}
-
-
-def stage_jsonl(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
-    """JSON Lines read line by line (so one malformed line quarantines as ``bad_json`` instead of
-    failing the file); fields are extracted by DuckDB's JSON functions."""
-    path = lf.path
-    if lf.layout.encoding.lower().replace("_", "-") not in {"utf-8", "utf8"}:
-        path = _decode_to_utf8(lf, tmp_dir)
-    lookup = lf.layout.header_lookup()
-    keys: dict[str, list[str]] = {}
-    for spelling, canonical in lookup.items():
-        keys.setdefault(canonical, []).append(spelling)
-    def field(c: str) -> str:
-        if c in lf.layout.path_fields:
-            v = lf.path_values.get(c)
-            return lit(v) if v is not None else "NULL"
-        alts = [f"json_extract_string(j, {lit('$.' + json_key(k))})" for k in keys.get(c, [c])]
-        return f"coalesce({', '.join(alts)})" if len(alts) > 1 else alts[0]
-    select = ", ".join(f"CASE WHEN ok THEN {field(c)} END AS {q(c)}" for c in source.columns)
-    before = con.execute("SELECT count(*) FROM _stage").fetchall()[0][0]
-    try:
-        con.execute(
-            f"""INSERT INTO _stage
-            SELECT {select}, {_tail(lf, "n", "CASE WHEN ok THEN NULL ELSE 'bad_json' END",
-                                    "CASE WHEN ok THEN NULL ELSE 'line is not a JSON object: ' || left(line, 120) END")}
-            FROM (SELECT line, n, coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok,
-                         CASE WHEN json_valid(line) THEN line ELSE '{{}}' END AS j
-                  FROM (SELECT line, ordinality AS n
-                        FROM read_csv({lit(duck_path(path, tmp_dir))}, header=false, columns={{'line': 'VARCHAR'}}, delim='\x1f',
-                                      quote='', escape='', auto_detect=false, strict_mode=false,
-                                      encoding='utf-8') WITH ORDINALITY)
-                  WHERE trim(coalesce(line, '')) <> '')"""
-        )
-    except duckdb.Error as exc:
-        raise _duck_error(lf, exc) from None
-    return con.execute("SELECT count(*) FROM _stage").fetchall()[0][0] - before
+    counts: dict[str, int] = {}
+    groups: dict[tuple, list] = {}
+    for sheet in sheets:
+        groups.setdefault((sheet[0].layout.name, tuple(sheet[1])), []).append(sheet)
+    for (_, headers), members in groups.items():
+        names = _file_names(list(headers))
+        table = pa.table({
+            **{f"c{i}": pa.array([v for m in members for v in m[3][i]], pa.string()) for i in range(len(names))},
+            "_line": pa.array([v for m in members for v in m[4]], pa.int64()),
+            "_file": pa.array([m[0].relpath for m in members for _ in m[4]], pa.string()),
+        })
+        con.register("_xlsx_rows", table)
+        try:
+            rel = (f"SELECT {_positional(names)}, _line, _file, "
+                   f"CAST(NULL AS VARCHAR) AS _pr, CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text "
+                   f"FROM _xlsx_rows")
+            _run_mapped(con, [m[0] for m in members], source, rel, names, members[0][2], tmp_dir)
+        finally:
+            con.unregister("_xlsx_rows")
+        staged = dict(con.execute("SELECT f.relpath, count(s._source_file) FROM _batch_files f LEFT JOIN _stage s "
+                                  "ON s._source_file = f.relpath GROUP BY 1").fetchall())
+        counts.update(staged)
+    return counts
 
 
 def json_key(spelling: str) -> str:
     return spelling if spelling.isidentifier() else '"' + spelling.replace('"', '\\"') + '"'
+
+
+def stage_jsonl(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
+    """JSON Lines read line by line (so one malformed line quarantines as ``bad_json`` instead of
+    failing the file); keys are extracted by DuckDB's JSON functions as the file's columns."""
+    from pipelines.ingest.config import referenced_columns
+
+    path = lf.path
+    if not _is_utf8(lf.layout):
+        path = _decode_to_utf8(lf, tmp_dir)
+    layout = lf.layout
+    keys: list[str] = []
+    for canonical, spellings in layout.headers.items():
+        keys += [normalise_header(s) for s in spellings]
+    for sql in [*layout.exprs.values(), *(e for t in layout.rows for e in t.exprs.values()),
+                *(t.when for t in layout.rows if t.when)]:
+        keys += [ref[0] for ref in referenced_columns(sql) if ref]
+    names = list(dict.fromkeys(keys))
+    mapping: dict[int, str] = {}
+    # a canonical column mapped by header takes the first of its spellings present in the line
+    header_cols: dict[str, str] = {}
+    for canonical, spellings in layout.headers.items():
+        alts = [f"json_extract_string(j, {lit('$.' + json_key(normalise_header(s)))})" for s in spellings]
+        header_cols[canonical] = f"coalesce({', '.join(alts)})" if len(alts) > 1 else alts[0]
+    extracted = ", ".join(f"CASE WHEN ok THEN json_extract_string(j, {lit('$.' + json_key(n))}) END AS {q(n)}"
+                          for n in names)
+    rel = (f"SELECT {extracted + ', ' if extracted else ''}"
+           + "".join(f"CASE WHEN ok THEN {expr} END AS {q('_hdr_' + c)}, " for c, expr in header_cols.items())
+           + f"n AS _line, (SELECT relpath FROM _batch_files LIMIT 1) AS _file, "
+             f"CASE WHEN ok THEN NULL ELSE 'bad_json' END AS _pr, "
+             f"CASE WHEN ok THEN NULL ELSE 'line ' || n || ' is not a JSON object' END AS _pm, line AS _raw_text "
+             f"FROM (SELECT line, n, coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok, "
+             f"CASE WHEN json_valid(line) THEN line ELSE '{{}}' END AS j "
+             f"FROM (SELECT line, ordinality AS n FROM read_csv({lit(duck_path(path, tmp_dir))}, header=false, "
+             f"columns={{'line': 'VARCHAR'}}, delim='\x1f', quote='', escape='', auto_detect=false, "
+             f"strict_mode=false, encoding='utf-8') WITH ORDINALITY) WHERE trim(coalesce(line, '')) <> '')")
+    all_names = names + [f"_hdr_{c}" for c in header_cols]
+    mapping = {len(names) + i: c for i, c in enumerate(header_cols)}
+    before = _stage_count(con)
+    _run_mapped(con, lf, source, rel, all_names, mapping, tmp_dir)
+    return _stage_count(con) - before
 
 
 READERS = {"csv": stage_csv, "parquet": stage_parquet, "xlsx": stage_xlsx, "jsonl": stage_jsonl}
@@ -392,7 +635,7 @@ def _precheck(lf: LandingFile) -> None:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
-    """Append one file's rows to ``_stage``; returns rows read. Raises FileError."""
+    """Append one file's rows to ``_stage``; returns rows staged. Raises FileError."""
     _precheck(lf)
     return READERS[lf.layout.format](con, lf, source, tmp_dir)
 
@@ -410,30 +653,44 @@ XLSX_BATCH = 500
 def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source: Source,
                 tmp_dir: Path) -> tuple[dict[str, int], list[FileError]]:
     """Stage every file (each file, or batch of files, in its own transaction); returns rows
-    read per file and the files that could not be read."""
+    staged per file and the files that could not be read."""
     counts: dict[str, int] = {}
     errors: list[FileError] = []
-    groups: dict[tuple, list[tuple[LandingFile, dict[int, str]]]] = {}
+    groups: dict[tuple, list[tuple[LandingFile, list[str], dict[int, str]]]] = {}
     one_by_one: list[LandingFile] = []
-    sheets: list[tuple[str, dict[str, list]]] = []
+    sheets: list = []
+
     def insert_sheets() -> None:
-        if sheets:
-            con.execute("BEGIN")
-            counts.update(_insert_xlsx(con, source, sheets))
+        if not sheets:
+            return
+        con.execute("BEGIN")
+        try:
+            counts.update(_insert_xlsx(con, source, sheets, tmp_dir))
             con.execute("COMMIT")
-            sheets.clear()
+        except FileError:  # a layout expression failed on one workbook: find it file by file
+            con.execute("ROLLBACK")
+            for sheet in sheets:
+                con.execute("BEGIN")
+                try:
+                    counts.update(_insert_xlsx(con, source, [sheet], tmp_dir))
+                    con.execute("COMMIT")
+                except FileError as err:
+                    con.execute("ROLLBACK")
+                    errors.append(err)
+        sheets.clear()
 
     for lf in files:
         if lf.layout.format == "xlsx":
             try:
                 _precheck(lf)
-                sheets.append(_xlsx_columns(lf, source))
+                headers, cols, lines = _xlsx_sheet(lf)
+                sheets.append((lf, headers, _header_map(lf, source, headers), cols, lines))
             except FileError as err:
                 errors.append(err)
             if len(sheets) >= XLSX_BATCH:
                 insert_sheets()
             continue
-        if lf.layout.format != "csv" or not _is_utf8(lf):
+        if lf.layout.format != "csv" or not _is_utf8(lf.layout) or lf.layout.join:
             one_by_one.append(lf)
             continue
         try:
@@ -443,18 +700,21 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
         except FileError as err:
             errors.append(err)
             continue
-        groups.setdefault((lf.layout.name, tuple(headers)), []).append((lf, mapping))
+        groups.setdefault((lf.layout.name, tuple(headers)), []).append((lf, headers, mapping))
     for (_, headers), members in groups.items():
         for i in range(0, len(members), BATCH_FILES):
             batch = members[i:i + BATCH_FILES]
+            if len(batch) == 1:
+                one_by_one.append(batch[0][0])
+                continue
             con.execute("BEGIN")
             try:
-                got = _stage_csv_batch(con, batch, len(headers), source, tmp_dir)
+                got = _stage_csv_batch(con, batch, source, tmp_dir)
                 con.execute("COMMIT")
                 counts.update(got)
-            except duckdb.Error:
+            except (duckdb.Error, FileError):
                 con.execute("ROLLBACK")
-                one_by_one.extend(lf for lf, _ in batch)
+                one_by_one.extend(lf for lf, _, _ in batch)
     insert_sheets()
     for lf in sorted(one_by_one, key=lambda f: f.relpath):
         con.execute("BEGIN")
@@ -467,45 +727,20 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
     return counts, errors
 
 
-def _stage_csv_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[LandingFile, dict[int, str]]],
-                     n_cols: int, source: Source, tmp_dir: Path) -> dict[str, int]:
+def _stage_csv_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[LandingFile, list[str], dict[int, str]]],
+                     source: Source, tmp_dir: Path) -> dict[str, int]:
     """One read_csv over files that share a layout and header; per-file lineage joined in from
-    a small table of the files. Raises duckdb.Error when any file of the batch is unreadable."""
-    first, mapping = batch[0]
-    layout = first.layout
-    path_fields = [c for c in source.columns if c in layout.path_fields]
-    con.execute("DROP TABLE IF EXISTS _batch_files")
-    con.execute("CREATE TEMP TABLE _batch_files (read_path VARCHAR, relpath VARCHAR, partition_date DATE"
-                + "".join(f", {q(c)} VARCHAR" for c in path_fields) + ")")
-    rows = [(duck_path(lf.path, tmp_dir), lf.relpath, lf.partition_date) + tuple(lf.path_values.get(c) for c in path_fields)
-            for lf, _ in batch]
-    con.executemany(f"INSERT INTO _batch_files VALUES ({', '.join('?' * (3 + len(path_fields)))})", rows)
-    cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(n_cols)) + "}"
-    select = []
-    for c in source.columns:
-        if c in layout.path_fields:
-            select.append(f"f.{q(c)} AS {q(c)}")
-        elif (i := _index_of(mapping, c)) is not None:
-            select.append(f"r.{q(f'c{i}')} AS {q(c)}")
-        else:
-            select.append(f"NULL AS {q(c)}")
-    files_list = "[" + ", ".join(lit(r[0]) for r in rows) + "]"
-    con.execute(
-        f"""INSERT INTO _stage
-        SELECT {', '.join(select)}, f.relpath, r._n - min(r._n) OVER (PARTITION BY r.filename) + 2, f.partition_date,
-               {lit(layout.name)}, NULL, NULL
-        FROM (SELECT *, ordinality AS _n
-              FROM read_csv({files_list}, header=false, skip=1, delim=',', quote='"', escape='"', columns={cols},
-                            strict_mode=true, null_padding=false, auto_detect=false, encoding='utf-8',
-                            filename=true) WITH ORDINALITY) r
-        JOIN _batch_files f ON f.read_path = r.filename"""
-    )
-    got = dict(con.execute("SELECT relpath, count(r.relpath) FROM _batch_files f LEFT JOIN "
-                           "(SELECT _source_file AS relpath FROM _stage) r USING (relpath) GROUP BY 1").fetchall())
-    for lf, _ in batch:  # blank lines or quoted line breaks: record number != physical line
-        if got[lf.relpath] and _physical_lines(lf.path) != got[lf.relpath] + 1:
-            _renumber_csv_lines(con, lf, duck_path(lf.path, tmp_dir))
-    con.execute("DROP TABLE _batch_files")
+    ``_batch_files``. Raises when any file of the batch is unreadable."""
+    files = [lf for lf, _, _ in batch]
+    names = _file_names(batch[0][1])
+    read_paths = [duck_path(lf.path, tmp_dir) for lf in files]
+    _run_mapped(con, files, source, _csv_relation(read_paths, names, many=True), names, batch[0][2], tmp_dir,
+                read_paths=read_paths)
+    got = dict(con.execute("SELECT relpath, count(s._source_file) FROM _batch_files f LEFT JOIN "
+                           "(SELECT _source_file FROM _stage) s ON s._source_file = f.relpath GROUP BY 1").fetchall())
+    for lf, read_path in zip(files, read_paths):  # blank lines or quoted line breaks: record number != physical line
+        if got[lf.relpath] and _physical_lines(lf.path) != _data_records(con, lf) + 1:
+            _renumber_csv_lines(con, lf, read_path)
     return got
 
 
