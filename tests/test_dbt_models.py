@@ -8,6 +8,7 @@ the calendar)."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import duckdb
 import pytest
@@ -252,12 +253,21 @@ def test_receivables_settlement(con):
 
 
 def test_dim_date_calendar(con):
+    from pipelines.company import company
+
     assert scalar(con, "SELECT count(*) FROM marts.dim_date") == scalar(
         con, "SELECT date_diff('day', min(date_day), max(date_day)) + 1 FROM marts.dim_date")
+    # from 1 January of the year of company.yml first_day to 31 December of next year
+    first, last = con.execute("SELECT min(date_day), max(date_day) FROM marts.dim_date").fetchone()
+    assert first == date(company().first_day.year, 1, 1)
+    assert last == date(date.today().year + 1, 12, 31)
+    # the seed covers more years than the calendar: every calendar year has its 7 CNY days
     per_year = con.execute("""
         SELECT year(c.new_year_date), count(d.date_day) FROM reference.chinese_new_year c
         LEFT JOIN marts.dim_date d ON d.is_cny_period AND d.date_day BETWEEN c.new_year_date AND c.new_year_date + 6
-        GROUP BY 1""").fetchall()
+        WHERE year(c.new_year_date) BETWEEN year(DATE '{first}') AND year(DATE '{last}')
+        GROUP BY 1""".format(first=first, last=last)).fetchall()
+    assert len(per_year) == last.year - first.year + 1, per_year
     assert per_year and all(n == 7 for _, n in per_year), per_year
     assert scalar(con, "SELECT count(*) FROM marts.dim_date WHERE is_cny_period") == 7 * len(per_year)
     assert scalar(con, """SELECT count(*) FROM marts.dim_date

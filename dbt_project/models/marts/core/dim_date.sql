@@ -1,8 +1,14 @@
--- Calendar from var dim_date_start to var dim_date_end (one row per day). Fiscal quarter =
+-- Calendar, one row per day from 1 January of the year of var first_day (the first day of the
+-- company's data) to 31 December of the year after the current one (macros/calendar.sql), so
+-- a company with data from 1996 gets its calendar from configuration alone. Fiscal quarter =
 -- calendar quarter. Working days are Monday–Friday outside the Chinese New Year period, which
--- is the var cny_period_days (7) days starting on the seed's new_year_date.
+-- is the var cny_period_days (7) days starting on the seed's new_year_date (the seed covers
+-- 1990–2060; the data test every_year_has_a_new_year flags a calendar year it lacks).
+{%- set first_day = calendar_first_day() %}
+{%- set last_day = calendar_last_day(calendar_today()) %}
+
 with days as (
-    {{ date_spine(var('dim_date_start'), var('dim_date_end')) }}
+    {{ date_spine(first_day, last_day) }}
 ),
 
 cny as (
