@@ -5,6 +5,10 @@
     python3.11 dwh.py test     set up and run the test suite (what CI runs: .ci/run)
     python3.11 dwh.py ui       open the Dagster UI on the same instance (http://127.0.0.1:3000)
 
+``run`` and ``ui`` take ``--config DIR``: a company's configuration folder (its company.yml, see
+docs/onboarding.md), e.g. ``python3.11 dwh.py run --config examples/northwind``; its warehouse,
+reports and Dagster home then live in ``var/<folder name>/`` (unless DWH_HOME is set).
+
 "Set up" is idempotent: it creates ``.venv`` if missing, installs the pinned
 ``requirements.txt`` when it changed since the last install (the project itself runs from this
 folder, on PYTHONPATH), and prepares the dbt manifest (``dagster-dbt project prepare-and-package``). Everything
@@ -64,6 +68,27 @@ def ensure_system_packages() -> None:
     sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], env=env, stdout=subprocess.DEVNULL)
 
 
+def take_config(args: list[str], env: dict[str, str]) -> list[str]:
+    """Remove ``--config DIR`` from ``args``; point DWH_CONFIG at DIR and DWH_HOME (unless set)
+    at var/<DIR's name>, so each company has its own warehouse, reports and Dagster home."""
+    rest, i = [], 0
+    while i < len(args):
+        if args[i] == "--config" and i + 1 < len(args) or args[i].startswith("--config="):
+            value = args[i].split("=", 1)[1] if "=" in args[i] else args[i + 1]
+            folder = Path(value).resolve()
+            if not (folder / "company.yml").exists():
+                sys.exit(f"--config {value}: no company.yml in {folder}")
+            env["DWH_CONFIG"] = str(folder)
+            if "DWH_HOME" not in os.environ:
+                env["DWH_HOME"] = str(ROOT / "var" / folder.name)
+                env["DAGSTER_HOME"] = str(Path(env["DWH_HOME"]) / "dagster_home")
+            i += 1 if "=" in args[i] else 2
+            continue
+        rest.append(args[i])
+        i += 1
+    return rest
+
+
 def venv_env() -> dict[str, str]:
     env = os.environ.copy()
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # dagster-dbt calls `dbt` by name
@@ -82,6 +107,7 @@ def main() -> int:
         return 2
     setup()
     env = venv_env()
+    rest = take_config(rest, env)
     if cmd == "setup":
         return 0
     if cmd == "run":

@@ -42,11 +42,33 @@ def prepare_instance() -> Path:
 
 
 def landing_date_range(landing: Path) -> tuple[date, date] | None:
-    """First and last partition date of any dated landing file."""
+    """First and last partition date of the landing zone: the dates in file names, and the row
+    dates of files whose rows span many days (read for it)."""
     from pipelines.ingest.config import find_files, load_sources
+    from pipelines.ingest.load import row_date_range
 
-    dates = [f.partition_date for s in load_sources().values() for f in find_files(s, landing) if f.partition_date]
+    dates: list[date] = []
+    for s in load_sources().values():
+        if not s.delivered:
+            continue
+        files = find_files(s, landing)
+        dates += [f.partition_date for f in files if f.partition_date]
+        spanning = [f for f in files if f.layout.spans_days]
+        if spanning and (span := row_date_range(spanning, paths().tmp / "date_range")):
+            dates += [d for d in span if d]
     return (min(dates), max(dates)) if dates else None
+
+
+def check_first_day(window: tuple[date, date]) -> str | None:
+    """An error naming the setting to change when the data starts before the partitions do."""
+    from pipelines.company import company
+
+    c = company()
+    if window[0] < c.first_day:
+        return (f"The landing data starts on {window[0]}, before the first day of the partitions, "
+                f"{c.first_day} (company.first_day in {c.file}). Set company.first_day to {window[0]} or "
+                f"earlier and run again; rows dated before it are not loaded (quarantined as before_first_day).")
+    return None
 
 
 def execute(job_name: str, start: date | None = None, end: date | None = None,
@@ -61,6 +83,9 @@ def execute(job_name: str, start: date | None = None, end: date | None = None,
 
     prepare_instance()
     tags = cli_run_tags()
+    if start and end and (problem := check_first_day((start, end))):
+        print(problem, file=sys.stderr)
+        return False
     if start and end:
         job_def = defs.resolve_job_def(job_name)
         keys = job_def.partitions_def.get_partition_keys_in_time_window(
@@ -173,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--scale", default="default", help="generator preset when generating (tiny, S, default, M)")
     r.add_argument("--seed", type=int, default=42)
     r.add_argument("--regenerate", action="store_true", help="wipe the landing zone and generate again")
+    r.add_argument("--config", help="company configuration folder (holds company.yml); default: the repository's")
     sub.add_parser("summary", help="print the warehouse summary")
     d = sub.add_parser("dbt", help="run dbt with the rules passed as vars")
     d.add_argument("dbt_args", nargs=argparse.REMAINDER)
@@ -184,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("instance", help="prepare the Dagster home and print it")
     sub.add_parser("credit-rating", help="rate or backfill quarters: credit-rating --quarters 2024Q2..2024Q4")
     args = parser.parse_args(argv)
+    if getattr(args, "config", None):
+        from pipelines.company import CONFIG_ENV
+
+        os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
 
     if args.command == "instance":
         print(prepare_instance())
@@ -203,9 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.call(cmd)
 
     # run
+    from pipelines.company import company
+
     p = paths()
     started = time.monotonic()
-    if args.regenerate or not p.landing.exists() or not any(p.landing.iterdir()):
+    own_landing = company().landing is not None or bool(os.environ.get("DWH_LANDING_DIR"))
+    if not own_landing and (args.regenerate or not p.landing.exists() or not any(p.landing.iterdir())):
         from pipelines.generate import GeneratorConfig, generate
 
         print(f"Generating sample data (scale {args.scale}, seed {args.seed}) into {p.landing} ...")
@@ -213,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     window = landing_date_range(p.landing)
     if window is None:
         print(f"No landing files found under {p.landing}", file=sys.stderr)
+        return 1
+    if problem := check_first_day(window):
+        print(problem, file=sys.stderr)
         return 1
     print(f"Running the pipeline for {window[0]} .. {window[1]} through Dagster (DAGSTER_HOME={prepare_instance()})")
     ok = run_all(*window)

@@ -161,6 +161,9 @@ def _load(folder: str, mtime: float) -> Company:
             doc = yaml.safe_load(fh)
     except yaml.YAMLError as exc:
         raise CompanyConfigError(f"{path}: not valid YAML: {exc}") from None
+    except ValueError as exc:  # PyYAML builds dates while parsing: 2024-13-01 fails there
+        raise CompanyConfigError(f"{path}: company.first_day or another date: {exc} (dates are written "
+                                 f"YYYY-MM-DD)") from None
     return parse_company(doc, Path(folder))
 
 

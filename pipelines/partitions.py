@@ -1,12 +1,15 @@
-"""Partition definitions shared by every stage (days in China Standard Time; weeks start Monday)."""
+"""Partition definitions shared by every stage: days in the business time zone from the
+company's first day (``company.timezone`` and ``company.first_day`` in company.yml); weeks
+start Monday."""
 
 from datetime import timedelta
 
 import dagster as dg
 
+from pipelines.company import company
 from pipelines.settings import partitions_start
 
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = company().timezone
 _start = partitions_start()
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=_start.isoformat(), timezone=TIMEZONE)

@@ -60,19 +60,25 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=raw_asset_key(source),
-        description=source.description,
+        description=source.description if source.delivered else
+        f"{source.description} — NOT DELIVERED by this company (company.yml): skipped, the table stays empty.",
         group_name="ingest",
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions_def else None,
         deps=deps,
         kinds={"duckdb"},
-        metadata={"source": source.name, "layouts": [l.name for l in source.layouts]},
+        metadata={"source": source.name, "layouts": [l.name for l in source.layouts], "delivered": source.delivered},
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         start, end = partition_window(context) or (date.min, date.max)
         p = paths()
         with warehouse.connect() as con:
             result = load_window(con, source.name, p.landing, start, end, p.tmp / "ingest", load_id=context.run_id)
+        if not result.delivered:
+            context.log.info(f"{source.name}: not delivered by this company (company.yml); skipped")
+            return dg.MaterializeResult(metadata={
+                "status": dg.MetadataValue.text(f"skipped: {source.name} not delivered (company.yml)"),
+                "rows_loaded": 0})
         meta = {
             "files_read": len(result.files),
             "rows_read": result.rows_read,

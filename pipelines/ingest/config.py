@@ -302,6 +302,8 @@ def _layout(raw: dict[str, Any], defaults: dict[str, Any], columns: dict[str, Co
     join = None
     if raw.get("join") is not None:
         j = raw["join"]
+        if isinstance(j, dict) and True in j and "on" not in j:  # YAML 1.1 reads a bare `on:` key as true
+            j = {("on" if k is True else k): v for k, v in j.items()}
         if not isinstance(j, dict) or not j.get("glob") or not j.get("on"):
             raise ConfigError(f"{where}: join needs `glob` (the header file) and `on` (its key columns)")
         on = (j["on"],) if isinstance(j["on"], str) else tuple(str(k) for k in j["on"])
@@ -341,7 +343,8 @@ def _layout(raw: dict[str, Any], defaults: dict[str, Any], columns: dict[str, Co
     return layout
 
 
-def _enums(doc: dict[str, Any], additions: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+def _enums(doc: dict[str, Any], additions: dict[str, dict[str, list[str]]],
+           company_file: str = "company.yml") -> dict[str, dict[str, list[str]]]:
     enums: dict[str, dict[str, list[str]]] = {}
     for name, values in (doc.get("enums") or {}).items():
         if isinstance(values, list):
@@ -349,25 +352,30 @@ def _enums(doc: dict[str, Any], additions: dict[str, dict[str, list[str]]]) -> d
         enums[str(name)] = {str(k): [str(x) for x in v] for k, v in values.items()}
     for name, values in additions.items():
         if name not in enums:
-            raise ConfigError(f"company.yml: enums.{name}: no enumeration {name!r} in {SOURCES_FILE.name} "
+            raise ConfigError(f"{company_file}: enums.{name}: no enumeration {name!r} in {SOURCES_FILE.name} "
                               f"(enumerations: {sorted(enums)})")
         for value, spellings in values.items():
             merged = enums[name].setdefault(value, [])
             merged.extend(s for s in spellings if s not in merged)
+    for values in enums.values():  # a canonical value is always one of its own spellings
+        for value, spellings in values.items():
+            if value not in spellings:
+                spellings.insert(0, value)
     return enums
 
 
 def parse_sources(doc: dict[str, Any], company_sources: dict[str, dict[str, Any]] | None = None,
-                  company_enums: dict[str, dict[str, list[str]]] | None = None) -> dict[str, Source]:
+                  company_enums: dict[str, dict[str, list[str]]] | None = None,
+                  company_file: str = "company.yml") -> dict[str, Source]:
     """The sources of ``sources.yml`` with a company's overrides (``company.yml``: delivered,
     layouts, freshness; added enum values) applied and every layout checked."""
     defaults = doc.get("defaults", {})
     company_sources = company_sources or {}
     unknown = set(company_sources) - set(doc.get("sources") or {})
     if unknown:
-        raise ConfigError(f"company.yml: sources.{sorted(unknown)[0]}: no such source in {SOURCES_FILE.name} "
+        raise ConfigError(f"{company_file}: sources.{sorted(unknown)[0]}: no such source in {SOURCES_FILE.name} "
                           f"(sources: {sorted(doc.get('sources') or {})})")
-    enums = _enums(doc, company_enums or {})
+    enums = _enums(doc, company_enums or {}, company_file)
     out: dict[str, Source] = {}
     for name, raw in (doc.get("sources") or {}).items():
         where = f"{SOURCES_FILE.name}: source {name}"
@@ -406,7 +414,7 @@ def parse_sources(doc: dict[str, Any], company_sources: dict[str, dict[str, Any]
         if partitioning not in {"daily", "weekly", "none"}:
             raise ConfigError(f"{where}: partitioning must be daily, weekly or none")
         raw_layouts = over["layouts"] if "layouts" in over else raw["layouts"]
-        lwhere = (f"company.yml: sources.{name}.layouts" if "layouts" in over else where)
+        lwhere = (f"{company_file}: sources.{name}.layouts" if "layouts" in over else where)
         if not isinstance(raw_layouts, list):
             raise ConfigError(f"{lwhere}: layouts must be a list of layouts")
         layouts = [_layout(l, defaults, columns, f"{lwhere} layout {l.get('name') if isinstance(l, dict) else i}",
@@ -454,11 +462,12 @@ def parse_sources(doc: dict[str, Any], company_sources: dict[str, dict[str, Any]
         for c in s.columns.values():
             if c.references and c.references not in masters:
                 raise ConfigError(f"{SOURCES_FILE.name}: {s.name}.{c.name} references unknown entity {c.references!r}")
-    check_overlaps(out)
+    check_overlaps(out, {n: (company_file if "layouts" in company_sources.get(n, {}) else SOURCES_FILE.name)
+                         for n in out})
     return out
 
 
-def check_overlaps(sources: dict[str, Source]) -> None:
+def check_overlaps(sources: dict[str, Source], origin: dict[str, str] | None = None) -> None:
     """Two layouts (of one source or of two) whose globs can match the same file are an error:
     every file would be read twice. The check is exact for ``*``, ``?``, ``[...]`` and
     ``{date}``, and ignores the case of letters (file systems and exports disagree on it)."""
@@ -466,7 +475,8 @@ def check_overlaps(sources: dict[str, Source]) -> None:
     for i, (sa, la) in enumerate(delivered):
         for sb, lb in delivered[i + 1:]:
             if globs_overlap(la.glob_pattern(), lb.glob_pattern()):
-                raise ConfigError(f"layouts {sa}.{la.name} ({la.glob!r}) and {sb}.{lb.name} ({lb.glob!r}) can match "
+                files = sorted({(origin or {}).get(sa, SOURCES_FILE.name), (origin or {}).get(sb, SOURCES_FILE.name)})
+                raise ConfigError(f"{' and '.join(files)}: layouts {sa}.{la.name} ({la.glob!r}) and {sb}.{lb.name} ({lb.glob!r}) can match "
                                   f"the same file; make their globs disjoint")
 
 
@@ -565,7 +575,7 @@ def _load(sources_mtime: float, company_key: tuple) -> dict[str, Source]:
     with open(SOURCES_FILE, encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
     c = company()
-    return parse_sources(doc, c.sources, c.enums)
+    return parse_sources(doc, c.sources, c.enums, str(c.file))
 
 
 def load_sources() -> dict[str, Source]:

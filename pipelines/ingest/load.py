@@ -400,3 +400,32 @@ def _days(start: date, end: date) -> list[date]:
     from datetime import timedelta
 
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def row_date_range(files: list[LandingFile], tmp_dir: Path) -> tuple[date, date] | None:
+    """First and last row date of files whose rows span many days (their partition dates), read
+    with the same readers and typing as a load, in a private in-memory database. Unreadable
+    files are skipped (the load reports them)."""
+    if not files:
+        return None
+    sources = load_sources()
+    source = sources[files[0].source]
+    day = _partition_day_sql(source)
+    if not day:
+        return None
+    con = duckdb.connect()
+    try:
+        create_stage(con, source)
+        stage_files(con, files, source, tmp_dir)
+        drop_join_tables(con)
+        layouts = {l.name: l for l in source.layouts}
+
+        def typed(c: Column) -> str:
+            whens = " ".join(f"WHEN _layout = {lit(n)} THEN {_typed_sql(c, l)}" for n, l in layouts.items())
+            return f"CASE {whens} END"
+
+        cols = ", ".join(f"{typed(c)} AS {q(c.name)}" for c in source.columns.values())
+        lo, hi = con.execute(f"WITH t AS (SELECT {cols} FROM _stage r) SELECT min({day}), max({day}) FROM t").fetchall()[0]
+    finally:
+        con.close()
+    return (lo, hi) if lo else None
