@@ -8,12 +8,13 @@ the calendar)."""
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
 
 import duckdb
 import pytest
 
-from support import OK_STATUSES, built_warehouse, model_nodes, sensitive_columns
+from support import OK_STATUSES, built_warehouse, model_nodes, run_dbt, sensitive_columns
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +279,38 @@ def test_dim_date_calendar(con):
 def test_stock_cross_territory_flag(con):
     assert scalar(con, """SELECT count(*) FROM marts.fct_stock_weekly
         WHERE is_cross_territory <> coalesce(destination_territory_code <> own_territory_code, false)""") == 0
+
+
+# ---- company settings ------------------------------------------------------------------
+
+def test_amounts_keep_the_company_amount_scale(built, tmp_path):
+    """With amount_scale 4 (Northwind's discounts), amounts keep 4 decimals from staging to the
+    marts: contracts declare numeric(18, 4), nothing is rounded line by line, so the monthly
+    totals equal the raw lines' totals to the last decimal."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built.raw, path)
+    c = duckdb.connect(str(path))
+    try:  # amounts with 4 decimals, as Northwind's exports have them
+        c.execute("UPDATE raw.sales_lines SET net_amount = net_amount + 0.0037 WHERE line_no % 2 = 1")
+        c.execute("UPDATE raw.master_products SET standard_cost = standard_cost + 0.0013")
+    finally:
+        c.close()
+    run_dbt(["build", "--select", "+mart_sales_monthly", "--indirect-selection", "cautious",
+             "--exclude-resource-type", "unit_test"],
+            warehouse=path, workdir=tmp_path / "dbt", run_vars={"amount_scale": 4})
+    c = duckdb.connect(str(path), read_only=True)
+    try:
+        types = dict(c.execute("""SELECT table_name || '.' || column_name, data_type FROM information_schema.columns
+            WHERE table_schema = 'marts' AND column_name IN ('net_amount', 'cost_amount', 'margin_amount', 'net_sales')
+            """).fetchall())
+        assert types and set(types.values()) == {"DECIMAL(18,4)"}, types
+        assert scalar(c, "SELECT sum(net_sales) FROM marts.mart_sales_monthly") == scalar(
+            c, "SELECT sum(net_amount) FROM raw.sales_lines")
+        assert scalar(c, "SELECT count(*) FROM marts.fct_sales_lines WHERE net_amount * 100 <> round(net_amount * 100)") > 0
+        assert scalar(c, """SELECT count(*) FROM marts.fct_sales_lines
+            WHERE cost_amount IS DISTINCT FROM qty * unit_standard_cost
+               OR margin_amount IS DISTINCT FROM net_amount - cost_amount""") == 0
+        assert scalar(c, "SELECT sum(cost_amount) FROM marts.mart_sales_monthly") == scalar(
+            c, "SELECT sum(qty * unit_standard_cost) FROM marts.fct_sales_lines")
+    finally:
+        c.close()

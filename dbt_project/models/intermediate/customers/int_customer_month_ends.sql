@@ -54,7 +54,7 @@ trailing_sales as (
 
 select
     customers.*,
-    cast(coalesce(trailing_sales.net_sales, 0) as numeric(18, 2))   as trailing_net_sales,
+    cast(coalesce(trailing_sales.net_sales, 0) as {{ amount_type() }})   as trailing_net_sales,
     cast(coalesce(trailing_sales.invoice_lines, 0) as bigint)       as trailing_invoice_lines
 from customers
 left join trailing_sales

@@ -4,7 +4,7 @@
 select
     customer_code,
     cast({{ dbt.date_trunc('month', 'invoice_date') }} as date)   as month_start,
-    cast(sum(net_amount) as numeric(18, 2))                        as net_sales,
+    cast(sum(net_amount) as {{ amount_type() }})                        as net_sales,
     cast(count(*) as bigint)                                       as invoice_lines
 from {{ ref('fct_sales_lines') }}
 where customer_code is not null

@@ -98,14 +98,14 @@ select
     cur.rep_code,
     cur.customer_status,
     cur.opened_date,
-    cast(cur.declared_annual_turnover as numeric(18, 2))                       as declared_annual_turnover,
-    cast(cur.trailing_net_sales as numeric(18, 2))                             as trailing_net_sales,
+    cast(cur.declared_annual_turnover as {{ amount_type() }})                       as declared_annual_turnover,
+    cast(cur.trailing_net_sales as {{ amount_type() }})                             as trailing_net_sales,
     cast(cur.trailing_invoice_lines as bigint)                                 as trailing_invoice_lines,
     cur.is_active,
     not cur.is_active                                                          as is_inactive,
     -- R1 per channel type
     cast(cur.channel_sales_rank as integer)                                    as channel_sales_rank,
-    cast(cur.channel_sales as numeric(18, 2))                                  as channel_sales,
+    cast(cur.channel_sales as {{ amount_type() }})                                  as channel_sales,
     cast(case when cur.is_active and cur.channel_sales > 0
         then round(cast(cur.channel_preceding_sales + cur.trailing_net_sales as numeric(38, 8)) / cur.channel_sales, 6)
     end as numeric(9, 6))                                                      as channel_cumulative_share,

@@ -15,8 +15,8 @@ select
     payments.due_date,
     payments.amount_due,
     payments.amount_paid,
-    cast(payments.cumulative_amount_paid as numeric(18, 2))      as cumulative_amount_paid,
-    cast(payments.amount_due - payments.cumulative_amount_paid as numeric(18, 2)) as open_amount_after,
+    cast(payments.cumulative_amount_paid as {{ amount_type() }})      as cumulative_amount_paid,
+    cast(payments.amount_due - payments.cumulative_amount_paid as {{ amount_type() }}) as open_amount_after,
     cast({{ dbt.datediff('payments.due_date', 'payments.payment_date', 'day') }} as integer) as days_after_due,
     payments.payment_date <= payments.due_date                   as is_on_time,
     payments.has_invoice

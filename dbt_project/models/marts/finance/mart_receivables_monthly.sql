@@ -28,8 +28,8 @@ select
     status.as_of_date,
     status.customer_code,
     cast(count(case when status.open_amount > 0 then 1 end) as bigint)                  as open_invoices,
-    cast(sum(status.open_amount) as numeric(18, 2))                                     as open_amount,
-    cast(sum(case when status.is_overdue then status.open_amount else 0 end) as numeric(18, 2)) as overdue_amount,
+    cast(sum(status.open_amount) as {{ amount_type() }})                                     as open_amount,
+    cast(sum(case when status.is_overdue then status.open_amount else 0 end) as {{ amount_type() }}) as overdue_amount,
     cast(max(status.days_overdue) as integer)                                           as max_days_overdue
 from status
 inner join as_of_dates

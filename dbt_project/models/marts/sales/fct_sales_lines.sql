@@ -3,7 +3,9 @@
 -- consecutive windows equal one full build. Customer and product are the dimension versions in
 -- force on the invoice date; a customer or SKU without a version on that date (late-arriving)
 -- gets the unknown member '-1' and keeps its natural code. Cost is the product version's
--- standard cost; margin = net amount − cost (negative quantities make returns reduce both).
+-- standard cost × qty in the company's amount type (amount_type(): amount_scale decimals, no
+-- line-level rounding beyond it); margin = net amount − cost (negative quantities make returns
+-- reduce both).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -25,7 +27,7 @@ costed as (
         customer.territory_code,
         product.product_key,
         product.standard_cost,
-        cast(round(lines.qty * product.standard_cost, 2) as numeric(18, 2)) as cost_amount
+        cast(lines.qty * product.standard_cost as {{ amount_type() }}) as cost_amount
     from lines
     left join {{ ref('dim_customer') }} customer
         on customer.customer_code = lines.customer_code
@@ -57,5 +59,5 @@ select
     net_amount,
     standard_cost                                                as unit_standard_cost,
     cost_amount,
-    cast(net_amount - cost_amount as numeric(18, 2))             as margin_amount
+    cast(net_amount - cost_amount as {{ amount_type() }})       as margin_amount
 from costed

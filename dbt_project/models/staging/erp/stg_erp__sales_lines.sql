@@ -9,7 +9,7 @@ select
     cast(qty as integer)                      as qty,
     cast(unit_price as numeric(18, 4))        as unit_price,
     cast(discount_rate as numeric(9, 4))      as discount_rate,
-    cast(net_amount as numeric(18, 2))        as net_amount,
+    cast(net_amount as {{ amount_type() }})        as net_amount,
     payment_terms,
     branch_code,
     rep_code,
