@@ -352,3 +352,27 @@ def test_join_with_a_repeated_header_key_is_a_file_error(tmp_path, monkeypatch):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     r = load(con, landing, tmp_path, "sales_lines")
     assert [(e.code, e.relpath, e.line) for e in r.errors] == [("duplicate_key", "erp/orders.csv", 4)]
+
+
+def test_sensor_requests_the_days_a_many_day_file_holds_now_and_held_before(tmp_path, monkeypatch):
+    from pipelines.ingest.sensors import add_row_dates, landing_fingerprints, plan_runs
+
+    company(tmp_path, monkeypatch, NORTHWIND_LIKE)
+    monkeypatch.setenv("DWH_HOME", str(tmp_path / "var"))
+    landing = landing_with_masters(tmp_path)
+    write(landing / "erp/order_details.csv", ORDER_LINES)
+    write(landing / "erp/orders.csv", ORDERS)
+    first = add_row_dates({}, landing_fingerprints(landing), landing)
+    assert first["sales_lines|~erp/order_details.csv"].endswith("@2024-01-02..2024-01-05")
+    runs = plan_runs({}, first, date(2024, 12, 31))
+    assert [(r["start"], r["end"]) for r in runs if r["job_name"] == "daily_pipeline"] == [("2024-01-01", "2024-01-05")]
+    # unchanged: nothing for this file; re-delivered with an order moved to Jan 9: Jan 2..9
+    assert not [r for r in plan_runs(first, add_row_dates(first, landing_fingerprints(landing), landing),
+                                     date(2024, 12, 31)) if r["start"] == "2024-01-02"]
+    write(landing / "erp/orders.csv", ORDERS.replace("2024-01-05", "2024-01-09"))
+    import os
+    os.utime(landing / "erp/order_details.csv", (1, 1))  # the detail file is re-delivered too
+    second = add_row_dates(first, landing_fingerprints(landing), landing)
+    assert second["sales_lines|~erp/order_details.csv"].endswith("@2024-01-02..2024-01-09")
+    runs = plan_runs(first, second, date(2024, 12, 31))
+    assert [(r["start"], r["end"]) for r in runs] == [("2024-01-02", "2024-01-09")]

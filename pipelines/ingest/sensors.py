@@ -28,7 +28,8 @@ WEBHOOK_ENV = "DWH_ALERT_WEBHOOK_URL"
 
 
 def landing_fingerprints(landing) -> dict[str, str]:
-    """'<source>|<partition date or *>' -> digest of the partition's files (name, size, mtime).
+    """'<source>|<partition date or *>' -> digest of the partition's files (name, size, mtime);
+    a file whose rows span many days is its own entry, '<source>|~<path>'.
 
     Files come from the same safe listing as ingest (``find_files`` → ``list_landing``). A refused
     entry (symlink out of the landing zone, dangling link) still counts, by the link itself and
@@ -37,21 +38,56 @@ def landing_fingerprints(landing) -> dict[str, str]:
     for source in load_sources().values():
         for lf in find_files(source, landing, include_refused=True):
             st = lf.path.lstat() if lf.refused else lf.path.stat()
-            key = f"{source.name}|{lf.partition_date.isoformat() if lf.partition_date else '*'}"
+            where = (lf.partition_date.isoformat() if lf.partition_date
+                     else f"~{lf.relpath}" if lf.layout.spans_days else "*")
+            key = f"{source.name}|{where}"
             files[key].append(f"{lf.relpath}:{st.st_size}:{st.st_mtime_ns}")
     return {k: hashlib.sha1("\n".join(sorted(v)).encode()).hexdigest()[:16] for k, v in files.items()}
 
 
+def add_row_dates(previous: dict[str, str], current: dict[str, str], landing) -> dict[str, str]:
+    """For each new or changed file whose rows span many days, read the range of its row dates
+    and keep it with its digest (``digest@first..last``), so the runs cover the days it holds
+    now and the days it held before."""
+    from pipelines.ingest.load import row_date_range
+
+    sources = load_sources()
+    out = dict(current)
+    for key, digest in current.items():
+        name, where = key.split("|", 1)
+        if not where.startswith("~"):
+            continue
+        old = previous.get(key, "")
+        if old.split("@")[0] == digest:
+            out[key] = old
+            continue
+        files = [f for f in find_files(sources[name], landing) if f.relpath == where[1:]]
+        span = row_date_range(files, paths().tmp / "sensor") if files else None
+        out[key] = f"{digest}@{span[0]}..{span[1]}" if span else digest
+    return out
+
+
+def _span_days(value: str | None) -> list[date]:
+    if not value or "@" not in value:
+        return []
+    lo, hi = (date.fromisoformat(d) for d in value.split("@")[1].split(".."))
+    return [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+
+
 def plan_runs(previous: dict[str, str], current: dict[str, str], last_day: date) -> list[dict]:
     """Runs to request for partitions that are new or changed since ``previous``: one per job and
-    contiguous range. Partitions after ``last_day`` (not yet closed) wait for a later tick."""
+    contiguous range. Partitions after ``last_day`` (not yet closed) wait for a later tick. A
+    changed file whose rows span many days requests every day it holds now or held before."""
     sources = load_sources()
     changed: dict[str, set[date | None]] = defaultdict(set)
     for key, digest in current.items():
         if previous.get(key) == digest:
             continue
-        name, day = key.split("|")
+        name, day = key.split("|", 1)
         partitioning = sources[name].partitioning
+        if day.startswith("~"):
+            changed[partitioning] |= {d for d in _span_days(digest) + _span_days(previous.get(key)) if d <= last_day}
+            continue
         d = None if day == "*" else date.fromisoformat(day)
         if d is not None and d > last_day:
             continue
@@ -76,12 +112,12 @@ def plan_runs(previous: dict[str, str], current: dict[str, str], last_day: date)
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext):
     previous = json.loads(context.cursor) if context.cursor else {}
-    current = landing_fingerprints(paths().landing)
+    current = add_row_dates(previous, landing_fingerprints(paths().landing), paths().landing)
     yesterday = date.today() - timedelta(days=1)
     runs = plan_runs(previous, current, yesterday)
     # A partition that is not yet closed keeps its old fingerprint, so it is seen again later.
-    kept = {k: (previous.get(k) if k.split("|")[1] != "*" and date.fromisoformat(k.split("|")[1]) > yesterday else v)
-            for k, v in current.items()}
+    kept = {k: (previous.get(k) if k.split("|")[1][:1] not in "*~" and date.fromisoformat(k.split("|")[1]) > yesterday
+                else v) for k, v in current.items()}
     for r in runs:
         tags = {} if r["start"] is None else {ASSET_PARTITION_RANGE_START_TAG: r["start"],
                                                ASSET_PARTITION_RANGE_END_TAG: r["end"]}
