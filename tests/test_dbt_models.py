@@ -314,3 +314,27 @@ def test_amounts_keep_the_company_amount_scale(built, tmp_path):
             c, "SELECT sum(qty * unit_standard_cost) FROM marts.fct_sales_lines")
     finally:
         c.close()
+
+
+def test_enumeration_tests_follow_the_company_enums(built, tmp_path):
+    """accepted_enum reads the var enums (sources.yml + company.yml): a channel type the
+    company adds is accepted with no dbt edit, a value outside the enumeration fails."""
+    from pipelines.rules import company_vars
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built.path, path)
+    c = duckdb.connect(str(path))
+    try:
+        c.execute("CREATE OR REPLACE TABLE raw.master_customers AS SELECT * REPLACE "
+                  "(CASE WHEN customer_code = (SELECT min(customer_code) FROM raw.master_customers) "
+                  "THEN 'RESTAURANT' ELSE channel_type END AS channel_type) FROM raw.master_customers")
+    finally:
+        c.close()
+    select = ["test", "--select", "stg_master__customers,test_name:accepted_enum"]
+    failing = run_dbt(select, warehouse=path, workdir=tmp_path / "dbt_fail", check=False)
+    assert failing.returncode != 0
+    failed = {r["unique_id"] for r in failing.run_results["results"] if r["status"] == "fail"}
+    assert failed and all("channel_type" in uid for uid in failed), failed
+    enums = company_vars()["enums"]
+    enums["channel_type"] = [*enums["channel_type"], "RESTAURANT"]
+    run_dbt(select, warehouse=path, workdir=tmp_path / "dbt_pass", run_vars={"enums": enums})
