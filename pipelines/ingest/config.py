@@ -595,82 +595,150 @@ class ListedPath:
     refused: tuple[str, str] | None  # (error code, why) or None when safe to read
 
 
-def list_landing(landing: Path, pattern: str) -> list[ListedPath]:
-    """The one listing of the landing zone (ingest and the sensor both go through it).
-
-    Every entry matching ``pattern`` is resolved (symlinks followed by the OS, ``..`` collapsed)
-    and checked against the resolved landing root. Entries whose real path is inside the root are
-    returned with that real path, so what is read is what was checked. Refused, with the reason:
-    a real path outside the landing zone (``unsafe_path``: a symlink to a file or directory
-    elsewhere), a dangling or looping symlink (``broken_link``), anything not a regular file
-    (``not_a_file``). Names with spaces, quotes, ``..`` inside a name or non-ASCII characters are
-    ordinary names."""
-    root = landing.resolve()
-    root_prefix = str(root).rstrip("/") + "/"
-    base = str(landing).rstrip("/") + "/"
-    real_dirs: dict[str, str | None] = {}  # folder as globbed -> its real path (None: unresolvable)
-    out: list[ListedPath] = []
-    for p in landing.glob(pattern):
-        text = str(p)
-        rel = text[len(base):] if text.startswith(base) else p.relative_to(landing).as_posix()
-        refused: tuple[str, str] | None = None
-        real = p
-        if any(part in ("", ".", "..") for part in rel.split("/")):
-            refused = ("unsafe_path", f"the path has a {'..'!r} or empty component; landing paths must stay "
-                                      "inside the landing zone")
-        else:
-            # Fast path (most entries): not a link itself, so its real path is its folder's real
-            # path (resolved once per folder) plus its name. Links go through a full resolve.
+def _check_entry(p: Path, rel: str, root: Path, root_prefix: str,
+                 real_dirs: dict[str, str | None]) -> ListedPath:
+    """One landing entry with its real path, or why path safety refuses it."""
+    text = str(p)
+    refused: tuple[str, str] | None = None
+    real = p
+    if any(part in ("", ".", "..") for part in rel.split("/")):
+        refused = ("unsafe_path", f"the path has a {'..'!r} or empty component; landing paths must stay "
+                                  "inside the landing zone")
+    else:
+        # Fast path (most entries): not a link itself, so its real path is its folder's real
+        # path (resolved once per folder) plus its name. Links go through a full resolve.
+        try:
+            st = os.lstat(p)
+        except OSError:
+            st = None
+        folder = os.path.dirname(text)
+        if folder not in real_dirs:
             try:
-                st = os.lstat(p)
-            except OSError:
-                st = None
-            folder = os.path.dirname(text)
-            if folder not in real_dirs:
-                try:
-                    real_dirs[folder] = os.path.realpath(folder, strict=True)
-                except (OSError, RuntimeError):
-                    real_dirs[folder] = None
-            real_folder = real_dirs[folder]
-            if st is not None and not stat.S_ISLNK(st.st_mode) and real_folder is not None:
-                real_text = real_folder.rstrip("/") + "/" + p.name
-                real = Path(real_text)
-                if not real_text.startswith(root_prefix):
+                real_dirs[folder] = os.path.realpath(folder, strict=True)
+            except (OSError, RuntimeError):
+                real_dirs[folder] = None
+        real_folder = real_dirs[folder]
+        if st is not None and not stat.S_ISLNK(st.st_mode) and real_folder is not None:
+            real_text = real_folder.rstrip("/") + "/" + p.name
+            real = Path(real_text)
+            if not real_text.startswith(root_prefix):
+                refused = ("unsafe_path", f"resolves to {real}, outside the landing zone {root}; "
+                                          "symlinks out of the landing zone are refused, not followed")
+            elif not stat.S_ISREG(st.st_mode):
+                refused = ("not_a_file", f"resolves to {real}, which is not a regular file")
+        else:
+            try:
+                real = p.resolve(strict=True)
+            except (OSError, RuntimeError) as exc:  # dangling link, loop, permission
+                refused = ("broken_link", f"cannot be resolved ({type(exc).__name__}: "
+                                          f"{getattr(exc, 'strerror', None) or exc}); "
+                                          "a symlink whose target does not exist")
+            else:
+                if not real.is_relative_to(root):
                     refused = ("unsafe_path", f"resolves to {real}, outside the landing zone {root}; "
                                               "symlinks out of the landing zone are refused, not followed")
-                elif not stat.S_ISREG(st.st_mode):
+                elif not real.is_file():
                     refused = ("not_a_file", f"resolves to {real}, which is not a regular file")
-            else:
-                try:
-                    real = p.resolve(strict=True)
-                except (OSError, RuntimeError) as exc:  # dangling link, loop, permission
-                    refused = ("broken_link", f"cannot be resolved ({type(exc).__name__}: "
-                                              f"{getattr(exc, 'strerror', None) or exc}); "
-                                              "a symlink whose target does not exist")
-                else:
-                    if not real.is_relative_to(root):
-                        refused = ("unsafe_path", f"resolves to {real}, outside the landing zone {root}; "
-                                                  "symlinks out of the landing zone are refused, not followed")
-                    elif not real.is_file():
-                        refused = ("not_a_file", f"resolves to {real}, which is not a regular file")
-        out.append(ListedPath(rel, p if refused else real, refused))
+    return ListedPath(rel, p if refused else real, refused)
+
+
+def walk_landing(landing: Path, folder: str = "") -> list[ListedPath]:
+    """Every file under ``folder`` (relative to the landing zone, recursively), each checked by
+    path safety. Folders reached through symlinks are walked once (loops are cut); a file in a
+    folder outside the landing zone is listed as refused, never read."""
+    root = landing.resolve()
+    root_prefix = str(root).rstrip("/") + "/"
+    start = landing / folder if folder else landing
+    real_dirs: dict[str, str | None] = {}
+    seen: set[str] = set()
+    out: list[ListedPath] = []
+    stack = [(str(start), folder.rstrip("/") + "/" if folder else "")]
+    while stack:
+        where, rel = stack.pop()
+        try:
+            with os.scandir(where) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        for e in entries:
+            try:
+                is_dir = e.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                real = os.path.realpath(e.path)
+                if real not in seen:
+                    seen.add(real)
+                    stack.append((e.path, rel + e.name + "/"))
+                continue
+            out.append(_check_entry(Path(e.path), rel + e.name, root, root_prefix, real_dirs))
+    out.sort(key=lambda x: x.relpath)
     return out
 
 
+def _glob_folder(glob: str) -> str:
+    """The literal folder a glob starts in ('' for the landing root)."""
+    parts = glob.split("/")[:-1]
+    fixed = []
+    for part in parts:
+        if any(ch in part for ch in "*?[{"):
+            break
+        fixed.append(part)
+    return "/".join(fixed)
+
+
+def _glob_to_regex(glob: str) -> re.Pattern[str]:
+    """A glob (``*``, ``?``, ``[...]``; never across ``/``) as a case-insensitive anchored regex."""
+    out, i = [], 0
+    while i < len(glob):
+        ch = glob[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[" and (close := glob.find("]", i + 2)) > 0:
+            body = glob[i + 1:close]
+            out.append("[" + ("^" + body[1:] if body[:1] in "!^" else body).replace("\\", "\\\\") + "]")
+            i = close
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("^" + "".join(out) + "$", re.IGNORECASE)
+
+
+def list_landing(landing: Path, pattern: str) -> list[ListedPath]:
+    """The one listing of the landing zone (ingest, the sensor and freshness all go through it):
+    entries matching ``pattern`` (letters in any case), each resolved (symlinks followed by the
+    OS, ``..`` collapsed) and checked against the resolved landing root. Entries whose real path
+    is inside the root are returned with that real path, so what is read is what was checked.
+    Refused, with the reason: a real path outside the landing zone (``unsafe_path``: a symlink
+    to a file or directory elsewhere), a dangling or looping symlink (``broken_link``), anything
+    not a regular file (``not_a_file``). Names with spaces, quotes, ``..`` inside a name or
+    non-ASCII characters are ordinary names."""
+    rx = _glob_to_regex(pattern)
+    return [e for e in walk_landing(landing, _glob_folder(pattern)) if rx.match(e.relpath)]
+
+
 def find_files(source: Source, landing: Path, start: date | None = None, end: date | None = None,
-               include_refused: bool = False) -> list[LandingFile]:
+               include_refused: bool = False, walked: dict[str, list[ListedPath]] | None = None) -> list[LandingFile]:
     """Landing files of a source whose partition date is in [start, end], sorted by date then path.
 
     A weekly source's files are dated by the Monday their week starts; an unpartitioned
     source's files, and files whose rows span many days (a layout without ``{date}``), have no
-    date and are always returned (their rows are dated when read). Entries refused by ``list_landing``
-    (symlinks out of the landing zone, dangling links, non-files) are left out unless
-    ``include_refused`` (ingest includes them, to fail their partition with the reason)."""
+    date and are always returned (their rows are dated when read). Names match their layout's
+    glob in any letter case. Entries refused by path safety (symlinks out of the landing zone,
+    dangling links, non-files) are left out unless ``include_refused`` (ingest includes them, to
+    fail their partition with the reason). A name whose date does not exist (``20230230``) is
+    not a file of any partition: ``unseen_files`` reports it."""
+    walked = {} if walked is None else walked
     found: list[LandingFile] = []
     for layout in source.layouts:
-        rx = layout.path_regex()
+        rx = re.compile(layout.path_regex().pattern, re.IGNORECASE)
         path_rx = {col: re.compile(r) for col, r in layout.path_fields.items()}
-        for entry in list_landing(landing, layout.glob_pattern()):
+        folder = _glob_folder(layout.glob_pattern())
+        if folder not in walked:
+            walked[folder] = walk_landing(landing, folder)
+        for entry in walked[folder]:
             rel = entry.relpath
             m = rx.match(rel)
             if not m or (entry.refused and not include_refused):
@@ -691,6 +759,57 @@ def find_files(source: Source, landing: Path, start: date | None = None, end: da
                                      m.group(1) if m.groups() else None, landing))
     found.sort(key=lambda f: (f.partition_date or date.min, f.relpath))
     return found
+
+
+@dataclass(frozen=True)
+class UnseenFile:
+    relpath: str
+    code: str  # unmatched_file | bad_file_date
+    message: str
+
+
+def unseen_files(sources: dict[str, Source], source: Source, landing: Path,
+                 ignore: tuple[str, ...] = ()) -> list[UnseenFile]:
+    """Files in the folders of ``source``'s layouts that no layout of any delivered source reads
+    (nor a layout's joined header file, nor a company ``ignore`` glob), and files a layout would
+    read but whose name holds a date that does not exist. Each would otherwise be skipped
+    without a word, and a re-run of its day would empty the day."""
+    if not source.delivered:
+        return []
+    folders = sorted({_glob_folder(l.glob_pattern()) for l in source.layouts})
+    folders = [f for f in folders if not any(f != g and f.startswith(g + "/" if g else "") for g in folders)]
+    readers: list[tuple[re.Pattern[str], Layout | None]] = []
+    for s in sources.values():
+        if not s.delivered:
+            continue
+        for l in s.layouts:
+            readers.append((re.compile(l.path_regex().pattern, re.IGNORECASE), l if s.partitioning != "none" else None))
+            if l.join:
+                readers.append((_glob_to_regex(widen_glob(l.join.glob, l.path_date_format)), None))
+    skip = [_glob_to_regex(g) for g in ignore]
+    out: list[UnseenFile] = []
+    for folder in folders:
+        for entry in walk_landing(landing, folder):
+            rel = entry.relpath
+            if any(rx.match(rel) for rx in skip):
+                continue
+            hits = [(rx.match(rel), l) for rx, l in readers]
+            hits = [(m, l) for m, l in hits if m]
+            if not hits:
+                out.append(UnseenFile(rel, "unmatched_file",
+                                      f"{rel} is in the folder of source {source.name} but no layout reads it "
+                                      f"(file names match layouts' globs in any letter case); add a layout for it, "
+                                      f"or list it under `ignore:` in company.yml"))
+                continue
+            for m, l in hits:
+                if l is not None and not l.spans_days and m.groups():
+                    try:
+                        datetime.strptime(m.group(1), l.path_date_format)
+                    except ValueError:
+                        out.append(UnseenFile(rel, "bad_file_date",
+                                              f"{rel}: the date {m.group(1)!r} in the name (layout {l.name}, "
+                                              f"{l.path_date_format}) is not a real date; the file belongs to no day"))
+    return sorted(set(out), key=lambda u: u.relpath)
 
 
 def date_ranges(days: list[date], step: int = 1) -> list[tuple[date, date]]:
