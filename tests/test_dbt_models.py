@@ -190,16 +190,28 @@ def test_unknown_members(con):
         assert rows == [("UNKNOWN", True)], (dim, rows)
 
 
-def test_late_arriving_customers_join_the_unknown_member(con):
-    """A line whose customer has no extract on or before the invoice date points to '-1' and
-    keeps its customer code; every other line points to a real version."""
-    expected_unknown = {r[0:2] for r in con.execute("""
-        SELECT s.invoice_no, s.line_no FROM raw.sales_lines s
+def test_late_arriving_customers_join_their_first_version(con):
+    """A line dated before its customer's first extract (a late-arriving master row) joins the
+    customer's first version, whose valid_from moved back to the customer's earliest fact, and
+    keeps its customer code; no line of the sample falls to the unknown member '-1' any more.
+    (Until the inferred-members change such lines pointed to '-1'.)"""
+    late = {r[0:2]: r[2] for r in con.execute("""
+        SELECT s.invoice_no, s.line_no, s.customer_code FROM raw.sales_lines s
         WHERE NOT EXISTS (SELECT 1 FROM raw.master_customers c
                           WHERE c.customer_code = s.customer_code AND c.extract_date <= s.invoice_date)""").fetchall()}
-    rows = con.execute("SELECT invoice_no, line_no, customer_code FROM marts.fct_sales_lines WHERE customer_key = '-1'").fetchall()
-    assert {r[0:2] for r in rows} == expected_unknown
-    assert all(r[2] and r[2] != "UNKNOWN" for r in rows)
+    assert late, "the generated sample has late-arriving customers"
+    joined = {r[0:2]: r[2:] for r in con.execute("""
+        SELECT f.invoice_no, f.line_no, d.customer_code, d.version_number, d.is_inferred, d.valid_from <= f.invoice_date
+        FROM marts.fct_sales_lines f JOIN marts.dim_customer d USING (customer_key)""").fetchall()}
+    for line, code in late.items():
+        assert joined[line] == (code, 1, False, True), (line, joined[line])
+    assert scalar(con, "SELECT count(*) FROM marts.fct_sales_lines WHERE customer_key = '-1'") == 0
+    assert scalar(con, "SELECT count(*) FROM marts.dim_customer WHERE is_inferred") == 0  # all codes are in the master
+    # the first version starts on the customer's earliest fact or its first extract
+    assert scalar(con, """SELECT count(*) FROM marts.dim_customer d
+        JOIN (SELECT customer_code, min(extract_date) AS first_extract FROM raw.master_customers GROUP BY 1) m USING (customer_code)
+        JOIN (SELECT customer_code, min(invoice_date) AS first_line FROM raw.sales_lines GROUP BY 1) l USING (customer_code)
+        WHERE d.version_number = 1 AND d.valid_from > least(m.first_extract, l.first_line)""") == 0
 
 
 def test_cost_and_margin_use_the_standard_cost_in_force_on_the_invoice_date(con):
@@ -338,3 +350,56 @@ def test_enumeration_tests_follow_the_company_enums(built, tmp_path):
     enums = company_vars()["enums"]
     enums["channel_type"] = [*enums["channel_type"], "RESTAURANT"]
     run_dbt(select, warehouse=path, workdir=tmp_path / "dbt_pass", run_vars={"enums": enums})
+
+
+def test_inferred_members_when_masters_are_not_delivered(built, tmp_path):
+    """A company without a customer master and without a branches file: customers and branches
+    exist only as codes in the facts. Every code gets an inferred member, so no fact falls to
+    the unknown member and the marts are not empty; once the master arrives, the inferred rows
+    are gone on the next build and the facts loaded meanwhile still join (shared keys)."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built.raw, path)
+    c = duckdb.connect(str(path))
+    try:
+        c.execute("CREATE TABLE main.saved_customers AS SELECT * FROM raw.master_customers")
+        c.execute("DELETE FROM raw.master_customers")
+        c.execute("DELETE FROM raw.master_branches")
+    finally:
+        c.close()
+    select = ["build", "--select", "+fct_sales_lines +fct_visits +mart_sales_monthly +dim_rep +dim_branch",
+              "--indirect-selection", "cautious"]
+    run_dbt(select, warehouse=path, workdir=tmp_path / "dbt", run_vars={"undelivered": ["customers", "branches"]})
+    c = duckdb.connect(str(path))
+    try:
+        codes = {r[0] for r in c.execute("""SELECT customer_code FROM raw.sales_lines UNION SELECT customer_code
+            FROM raw.receivables UNION SELECT customer_code FROM raw.stock_reports
+            UNION SELECT customer_code FROM raw.visits WHERE customer_code IS NOT NULL""").fetchall()}
+        inferred = dict(c.execute("SELECT customer_code, channel_type FROM marts.dim_customer WHERE is_inferred").fetchall())
+        assert set(inferred) == codes and set(inferred.values()) == {"OTHER"}
+        assert scalar(c, "SELECT count(*) FROM marts.fct_sales_lines WHERE customer_key = '-1'") == 0
+        assert scalar(c, "SELECT count(*) FROM marts.fct_visits WHERE customer_key = '-1'") == 0
+        # the inferred customer's branch and rep: the most frequent on its invoice lines
+        wrong = scalar(c, """SELECT count(*) FROM marts.dim_customer d WHERE is_inferred AND branch_code IS DISTINCT FROM (
+            SELECT branch_code FROM raw.sales_lines s WHERE s.customer_code = d.customer_code
+            GROUP BY branch_code ORDER BY count(*) DESC, max(invoice_date) DESC, branch_code LIMIT 1)""")
+        assert wrong == 0
+        branches = {r[0] for r in c.execute("SELECT DISTINCT branch_code FROM raw.sales_lines UNION "
+                                            "SELECT DISTINCT branch_code FROM raw.master_reps").fetchall()} - {None}
+        assert {r[0] for r in c.execute("SELECT branch_code FROM marts.dim_branch WHERE is_inferred "
+                                        "AND territory_code = branch_code").fetchall()} == branches
+        assert scalar(c, "SELECT sum(net_sales) FROM marts.mart_sales_monthly") == scalar(
+            c, "SELECT sum(net_amount) FROM raw.sales_lines")
+        # the customer master arrives
+        c.execute("INSERT INTO raw.master_customers SELECT * FROM main.saved_customers")
+    finally:
+        c.close()
+    run_dbt(["build", "--select", "dim_customer", "--indirect-selection", "cautious"], warehouse=path,
+            workdir=tmp_path / "dbt2", run_vars={"undelivered": ["branches"]})
+    c = duckdb.connect(str(path), read_only=True)
+    try:
+        assert scalar(c, "SELECT count(*) FROM marts.dim_customer WHERE is_inferred") == 0
+        # the facts were not rebuilt: their keys (first versions) still exist in the dimension
+        assert scalar(c, """SELECT count(*) FROM marts.fct_sales_lines f
+            WHERE NOT EXISTS (SELECT 1 FROM marts.dim_customer d WHERE d.customer_key = f.customer_key)""") == 0
+    finally:
+        c.close()

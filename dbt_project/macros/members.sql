@@ -5,14 +5,16 @@
   cast('9999-12-31' as date)
 {%- endmacro %}
 
-{#- valid_from of the unknown member: earlier than any fact. -#}
+{#- valid_from of the unknown and inferred members: earlier than any fact. -#}
 {% macro far_past_date() -%}
   cast('1900-01-01' as date)
 {%- endmacro %}
 
 {#- Surrogate key of the unknown member of dim_customer and dim_product. Facts whose natural
-    code has no dimension version as of the fact date (late-arriving members) get this key
-    and keep the natural code, so they can be re-keyed once the member arrives. -#}
+    code has no dimension row as of the fact date get this key and keep the natural code, so
+    they can be re-keyed later. Since codes missing from a master get inferred members and a
+    first version reaches back to its code's earliest fact (macros/inferred_members.sql), this
+    is a fallback (e.g. facts of a source declared undelivered). -#}
 {% macro unknown_member_key() -%}
   cast('-1' as {{ dbt.type_string() }})
 {%- endmacro %}

@@ -1,5 +1,7 @@
--- Every customer of the customer file as of every month end (grain customer × month_end),
--- with its attributes as of that day (dim_customer SCD2: valid_from <= month_end < valid_to)
+-- Every customer of dim_customer as of every month end (grain customer × month_end): the
+-- customer file's customers and the inferred members (codes seen in the facts that the file
+-- lacks, e.g. a company without a customer master), with its attributes as of that day
+-- (dim_customer SCD2: valid_from <= month_end < valid_to)
 -- and its net sales over the trailing months of R1 (rules.yml r1_abc.trailing_months; the
 -- month itself and the months before it). The month ends run from the month of the first
 -- invoice to the month of the last one. Input of the customer segmentation (R1–R3).

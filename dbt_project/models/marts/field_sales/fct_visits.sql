@@ -2,7 +2,8 @@
 -- the check-in's calendar date in China Standard Time. Duration in minutes from check-in to
 -- check-out. The customer is the dim_customer version in force on the visit date; an
 -- activity without a customer (travel, organisation, personal) has no customer key, a visit
--- to a customer without a version yet gets the unknown member '-1'.
+-- to a customer without a row on the visit date gets the unknown member '-1' (codes the
+-- customer master lacks have inferred members, so this is a fallback).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',

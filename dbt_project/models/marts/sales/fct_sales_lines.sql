@@ -1,7 +1,8 @@
 -- Invoice-line fact (sales and returns), incremental by invoice date: each run replaces exactly
 -- the partition window Dagster passes (vars min_date/max_date), so N incremental runs over
 -- consecutive windows equal one full build. Customer and product are the dimension versions in
--- force on the invoice date; a customer or SKU without a version on that date (late-arriving)
+-- force on the invoice date (a code its master lacks has an inferred member, and a first
+-- version reaches back to the code's earliest fact); a line still without a row on its date
 -- gets the unknown member '-1' and keeps its natural code. Cost is the product version's
 -- standard cost × qty in the company's amount type (amount_type(): amount_scale decimals, no
 -- line-level rounding beyond it); margin = net amount − cost (negative quantities make returns
