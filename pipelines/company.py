@@ -10,6 +10,8 @@ has these sections, all optional except ``company``:
               company does not have, ``layouts:`` replacing the default file layouts,
               ``freshness:`` (or ``null`` to turn the freshness check off)
 ``enums``     values added to an enumeration (channel types, payment terms, …), with spellings
+``ignore``    globs of landing files no source reads on purpose (others in a source's folder are
+              reported as ``unmatched_file`` and fail the load's file check)
 
 Nothing else of the project needs editing to onboard a company: ingest, the quality checks, dbt
 (through its vars) and the reports read these settings. Errors name the file and the key.
@@ -32,7 +34,7 @@ CONFIG_ENV = "DWH_CONFIG"
 COMPANY_FILE = "company.yml"
 RULES_FILE = "rules.yml"
 
-_SECTIONS = {"company", "landing", "sources", "enums"}
+_SECTIONS = {"company", "landing", "sources", "enums", "ignore"}
 _COMPANY_KEYS = {"name", "timezone", "currency", "amount_scale", "first_day", "report_language"}
 _SOURCE_KEYS = {"delivered", "layouts", "freshness"}
 
@@ -55,6 +57,7 @@ class Company:
     landing: Path | None = None  # landing zone, when not $DWH_HOME/landing
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-source overrides
     enums: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # added enum values
+    ignore: tuple[str, ...] = ()  # landing-file globs no source reads on purpose
 
     @property
     def file(self) -> Path:
@@ -148,6 +151,10 @@ def parse_company(doc: Any, folder: Path) -> Company:
             raise bad(f"enums.{name}", "must be a list of values or a mapping value -> accepted spellings")
         parsed_enums[str(name)] = {str(k): [str(s) for s in (v or [k])] for k, v in values.items()}
     kw["enums"] = parsed_enums
+    ignore = doc.get("ignore") or []
+    if not isinstance(ignore, list) or not all(isinstance(g, str) and g for g in ignore):
+        raise bad("ignore", "must be a list of globs relative to the landing zone, e.g. [README.md, 'archive/*']")
+    kw["ignore"] = tuple(ignore)
     return Company(config_dir=folder, **kw)
 
 

@@ -133,6 +133,7 @@ class Source:
     row_rules: list[RowRule] = field(default_factory=list)
     freshness_days: tuple[int, int] | None = None  # (expected every, grace) in days
     delivered: bool = True  # false: the company does not have this source (company.yml)
+    max_unparseable_share: float = 0.5  # a file with more unparseable rows than this is refused
 
     @property
     def required_columns(self) -> list[str]:
@@ -456,6 +457,7 @@ def parse_sources(doc: dict[str, Any], company_sources: dict[str, dict[str, Any]
             row_rules=[RowRule(**r) for r in raw.get("row_rules", [])],
             freshness_days=(fresh["expected_every_days"], fresh["grace_days"]) if fresh else None,
             delivered=delivered,
+            max_unparseable_share=float(raw.get("max_unparseable_share", defaults.get("max_unparseable_share", 0.5))),
         )
     masters = {s.master_entity for s in out.values() if s.master_entity}
     for s in out.values():

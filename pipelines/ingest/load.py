@@ -19,8 +19,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.company import company
-from pipelines.ingest.config import Column, LandingFile, Layout, Source, date_ranges, find_files, load_sources
-from pipelines.ingest.readers import FileError, create_stage, drop_join_tables, lit, q, stage_files
+from pipelines.ingest.config import (Column, LandingFile, Layout, Source, date_ranges, find_files, load_sources,
+                                     unseen_files)
+from pipelines.ingest.readers import HEADER_NOTES, FileError, create_stage, drop_join_tables, lit, q, stage_files
 
 RAW_SCHEMA = "raw"
 RAW_DECIMAL_SCALE = 4  # at least this many decimals in the raw layer (more when amount_scale asks for more)
@@ -48,6 +49,9 @@ class LoadResult:
     quarantined_by_reason: Counter = field(default_factory=Counter)
     errors: list[FileError] = field(default_factory=list)
     delivered: bool = True  # False: the company does not deliver this source (company.yml); nothing read
+    unseen: list = field(default_factory=list)  # UnseenFile: files in the source's folders no layout reads
+    released: int = 0  # quarantined rows this load released (their master data arrived)
+    releasable: dict = field(default_factory=dict)  # master loads: source -> partitions to re-run
 
     @property
     def rows_read(self) -> int:
@@ -60,6 +64,26 @@ class LoadResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f["rows_quarantined"] for f in self.files)
+
+
+# raw.quarantine: the master code an unknown_* row waits for, and when a later master extract
+# released it (the row then loaded; this copy stays as the record).
+QUARANTINE_EXTRA = [("quarantine", "blocked_by", "VARCHAR"), ("quarantine", "released_at", "TIMESTAMPTZ"),
+                    ("quarantine", "released_by_load", "VARCHAR")]
+# raw.load_log: what happened to the file (loaded | refused | unmatched_file | bad_file_date), why,
+# and the file's headers no layout column uses and optional columns it lacks (JSON lists).
+LOAD_LOG_EXTRA = [("load_log", "status", "VARCHAR"), ("load_log", "message", "VARCHAR"),
+                  ("load_log", "ignored_headers", "VARCHAR"), ("load_log", "missing_columns", "VARCHAR")]
+QUARANTINE_COLUMNS = ("source, _source_file, _source_line, _partition_date, reason_code, message, raw_row, _load_id, "
+                      "_loaded_at, blocked_by, released_at, released_by_load")
+LOAD_LOG_COLUMNS = ("source, _source_file, _partition_date, layout, rows_read, rows_loaded, rows_quarantined, _load_id, "
+                    "_loaded_at, status, message, ignored_headers, missing_columns")
+# Reasons that say a row could not be read as the layout describes it; a file made mostly of them
+# is refused (sources.yml max_unparseable_share) instead of replacing its day.
+UNPARSEABLE = ("bad_json", "bad_number", "bad_date", "bad_timestamp", "bad_enum", "excel_error", "line_too_long",
+               "unmatched_join", "no_row_template")
+EXCEL_ERRORS = ("#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection, sources: dict[str, Source] | None = None) -> None:
@@ -76,6 +100,9 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]
     con.execute(f"""CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.load_log (
         source VARCHAR, _source_file VARCHAR, _partition_date DATE, layout VARCHAR, rows_read BIGINT,
         rows_loaded BIGINT, rows_quarantined BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMPTZ)""")
+    # added later; a warehouse made before gets them here
+    for table, column, sql_type in QUARANTINE_EXTRA + LOAD_LOG_EXTRA:
+        con.execute(f"ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
 
 
 def _number_sql(raw: str, layout: Layout) -> str:
@@ -95,10 +122,13 @@ def _typed_sql(col: Column, layout: Layout) -> str:
     blank = f"nullif(trim({raw}), '')"
     if col.type == "text":
         return blank
-    if col.type == "integer":
-        return f"TRY_CAST({_number_sql(blank, layout)} AS BIGINT)"
+    if col.type == "integer":  # taken as written: 2.5, 0x10, 1_000 are not integers (DuckDB would round or read them)
+        n = _number_sql(blank, layout)
+        return (f"CASE WHEN NOT contains({n}, '_') AND TRY_CAST({n} AS DECIMAL(38,18)) = TRY_CAST({n} AS BIGINT) "
+                f"THEN TRY_CAST({n} AS BIGINT) END")
     if col.type == "decimal":
-        return f"TRY_CAST({_number_sql(blank, layout)} AS {sql_types()['decimal']})"
+        n = _number_sql(blank, layout)
+        return f"CASE WHEN NOT contains({n}, '_') THEN TRY_CAST({n} AS {sql_types()['decimal']}) END"
     if col.type == "date":
         digits = f"translate({blank}, {lit(_FULLWIDTH[0])}, {lit(_FULLWIDTH[1])})"
         fmts = "[" + ", ".join(lit(f) for f in layout.date_formats) + "]"
@@ -153,6 +183,10 @@ def _checks(source: Source) -> list[tuple[str, str, str]]:
                            f"{lit(f'required column {c.name} is empty (computed by layout ')} || r._layout || "
                            f"{lit('; a TRY_CAST there gives NULL for a value it cannot convert)')} ELSE {message} END")
             out.append((f"nullif(trim(r.{q(c.name)}), '') IS NULL", lit(c.missing_reason), message))
+    errors = "[" + ", ".join(lit(e) for e in EXCEL_ERRORS) + "]"
+    for c in source.columns.values():  # an Excel error cell (#DIV/0!, #REF!, #N/A …) is not a value
+        out.insert(1, (f"list_contains({errors}, trim(r.{q(c.name)}))", "'excel_error'",
+                       f"{lit(c.name + ' holds the Excel error ')} || trim(r.{q(c.name)})"))
     kinds = {"integer": "bad_number", "decimal": "bad_number", "date": "bad_date", "timestamp": "bad_timestamp",
              "enum": "bad_enum"}
     for c in source.columns.values():
@@ -216,8 +250,8 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
         f"""CREATE TEMP TABLE _typed AS
         WITH t AS (SELECT rowid AS _rid, {typed_cols} FROM _stage r)
         SELECT t.*, r._source_file, r._source_line, coalesce(r._partition_date, {row_day}) AS _partition_date,
-               r._partition_date IS NULL AND {row_day} IS NOT NULL AS _spans,
-               r._raw AS _raw_row, {reason} AS _reason, {message} AS _message
+               r._partition_date IS NULL AND {row_day} IS NOT NULL AS _spans, r._delivered_at,
+               r._raw AS _raw_row, {reason} AS _reason, {message} AS _message, CAST(NULL AS VARCHAR) AS _blocked_by
         FROM _stage r JOIN t ON t._rid = r.rowid"""
     )
     con.execute("DROP TABLE IF EXISTS _outside")
@@ -249,7 +283,7 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
         master = masters[c.references]
         key = master.unique_key[0]
         con.execute(
-            f"""UPDATE _typed SET _reason = {lit(master.unknown_reason)},
+            f"""UPDATE _typed SET _reason = {lit(master.unknown_reason)}, _blocked_by = {q(c.name)},
                    _message = {lit(c.name + ' ')} || {quote_text(q(c.name))} || {lit(' is not in the ' + c.references + ' master data')}
             WHERE _reason IS NULL AND {q(c.name)} IS NOT NULL
               AND {q(c.name)} NOT IN (SELECT {q(key)} FROM {RAW_SCHEMA}.{q(master.table)})"""
@@ -260,10 +294,13 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
         con.execute(
             f"""UPDATE _typed SET _reason = 'duplicate_key',
                    _message = 'duplicate of key (' || concat_ws(', ', {key}) || ') already at ' || d.first_at
+                              || CASE WHEN d.first_file <> _typed._source_file THEN ' (delivered later, so it wins)' ELSE '' END
             FROM (SELECT _rid, first_value(_source_file || ':' || _source_line) OVER w AS first_at,
-                         row_number() OVER w AS n
+                         first_value(_source_file) OVER w AS first_file, row_number() OVER w AS n
                   FROM _typed WHERE _reason IS NULL
-                  WINDOW w AS (PARTITION BY {scope}{key} ORDER BY _partition_date, _source_file, _source_line, _rid)) d
+                  -- one day's copies in two files: the later delivery wins; within a file, the first line
+                  WINDOW w AS (PARTITION BY {scope}{key} ORDER BY _partition_date, _delivered_at DESC NULLS LAST,
+                                                                  _source_file, _source_line, _rid)) d
             WHERE _typed._rid = d._rid AND d.n > 1"""
         )
         if not source.master_entity and source.period_days:  # also against rows loaded for other partitions
@@ -322,6 +359,24 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
                 read_counts.pop(lf.relpath, None)
     layouts = {l.name: l for l in source.layouts}
     _classify(con, source, layouts, (start, end), sources)
+    refused = _refuse_files(con, source, by_path, read_counts, result)
+    for relpath in refused:
+        lf = by_path[relpath]
+        if lf.layout.spans_days:  # its rows may be in any day of the window: keep them all
+            bad_partitions |= set(_days(start, end)) | {None}
+            spanning_files = []
+        else:
+            bad_partitions.add(lf.partition_date)
+    con.execute("DROP TABLE IF EXISTS _refused")
+    con.execute("CREATE TEMP TABLE _refused AS SELECT * FROM _typed WHERE _source_file IN (SELECT unnest(?::VARCHAR[]))",
+                [refused])
+    if bad_partitions:  # rows of partitions that are kept as they were (a file error or a refused file)
+        conds = [f"_partition_date = DATE {lit(d.isoformat())}" for d in bad_partitions if d]
+        if None in bad_partitions:
+            conds.append("_partition_date IS NULL")
+        con.execute(f"DELETE FROM _typed WHERE {' OR '.join(conds)}")
+    unseen = unseen_files(sources, source, landing, company().ignore)
+    result.unseen = unseen
     now = datetime.now(timezone.utc)
     cols = ", ".join(q(c) for c in source.columns)
     if source.period_days:
@@ -332,56 +387,112 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
             scopes.append(f"_partition_date IS NULL AND _source_file IN ({', '.join(lit(f) for f in spanning_files)})")
     else:  # an unpartitioned source is replaced whole, unless its file could not be read
         scopes = [] if bad_partitions else ["true"]
+    stamp = f"{lit(load_id)}, TIMESTAMPTZ {lit(now.isoformat())}"
+    src = lit(source_name)
     con.execute("BEGIN")
     try:
+        con.execute("DROP TABLE IF EXISTS _was_blocked")
+        con.execute(f"CREATE TEMP TABLE _was_blocked AS SELECT * FROM {RAW_SCHEMA}.quarantine WHERE false")
         for scope in scopes:
+            # rows that waited for master data and were released by this load stay on record
+            con.execute(f"""INSERT INTO _was_blocked SELECT * FROM {RAW_SCHEMA}.quarantine
+                            WHERE source = {src} AND {scope} AND blocked_by IS NOT NULL AND released_at IS NULL""")
             con.execute(f"DELETE FROM {RAW_SCHEMA}.{q(source.table)} WHERE {scope}")
-            con.execute(f"DELETE FROM {RAW_SCHEMA}.quarantine WHERE source = {lit(source_name)} AND {scope}")
-            con.execute(f"DELETE FROM {RAW_SCHEMA}.load_log WHERE source = {lit(source_name)} AND {scope}")
-        stamp = f"{lit(load_id)}, TIMESTAMPTZ {lit(now.isoformat())}"
+            con.execute(f"DELETE FROM {RAW_SCHEMA}.quarantine WHERE source = {src} AND {scope} AND released_at IS NULL")
+            con.execute(f"DELETE FROM {RAW_SCHEMA}.load_log WHERE source = {src} AND {scope}")
         con.execute(
             f"""INSERT INTO {RAW_SCHEMA}.{q(source.table)}
             SELECT {cols}, _source_file, _source_line, _partition_date, {stamp}
             FROM _typed WHERE _reason IS NULL ORDER BY _partition_date, _source_file, _source_line"""
         )
         con.execute(
-            f"""INSERT INTO {RAW_SCHEMA}.quarantine
-            SELECT {lit(source_name)}, _source_file, _source_line, _partition_date, _reason, _message, _raw_row, {stamp}
+            f"""INSERT INTO {RAW_SCHEMA}.quarantine ({QUARANTINE_COLUMNS})
+            SELECT {src}, _source_file, _source_line, _partition_date, _reason, _message, _raw_row, {stamp},
+                   _blocked_by, NULL, NULL
             FROM _typed WHERE _reason IS NOT NULL ORDER BY _partition_date, _source_file, _source_line"""
+        )
+        con.execute(
+            f"""INSERT INTO {RAW_SCHEMA}.quarantine ({QUARANTINE_COLUMNS})
+            SELECT w.source, w._source_file, w._source_line, w._partition_date, w.reason_code, w.message, w.raw_row,
+                   w._load_id, w._loaded_at, w.blocked_by, TIMESTAMPTZ {lit(now.isoformat())}, {lit(load_id)}
+            FROM _was_blocked w
+            WHERE EXISTS (SELECT 1 FROM _typed t WHERE t._reason IS NULL AND t._source_file = w._source_file
+                                                   AND t._source_line = w._source_line)"""
+        )
+        result.released = con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.quarantine WHERE released_by_load = ?",
+                                       [load_id]).fetchall()[0][0]
+        # a refused file: its rows recorded in quarantine (replacing what an earlier refusal of the
+        # same file recorded), its day kept as it was
+        for relpath in refused:
+            lf = by_path[relpath]
+            before = f"""source = {src} AND _source_file = {lit(relpath)} AND _load_id IN (
+                SELECT _load_id FROM {RAW_SCHEMA}.load_log WHERE source = {src} AND _source_file = {lit(relpath)}
+                AND status = 'refused')"""
+            con.execute(f"DELETE FROM {RAW_SCHEMA}.quarantine WHERE {before}")
+            con.execute(f"DELETE FROM {RAW_SCHEMA}.load_log WHERE source = {src} AND _source_file = {lit(relpath)} "
+                        f"AND status = 'refused'")
+        con.execute(
+            f"""INSERT INTO {RAW_SCHEMA}.quarantine ({QUARANTINE_COLUMNS})
+            SELECT {src}, _source_file, _source_line, _partition_date, coalesce(_reason, 'file_refused'),
+                   coalesce(_message, 'the row reads, but its file was refused: ' ||
+                            (SELECT any_value(problem) FROM _refusals r WHERE r.relpath = _refused._source_file)),
+                   _raw_row, {stamp}, _blocked_by, NULL, NULL
+            FROM _refused ORDER BY _partition_date, _source_file, _source_line"""
         )
         per_part = con.execute(
             """SELECT _source_file, _partition_date, count(*) FILTER (WHERE _reason IS NULL),
                       count(*) FILTER (WHERE _reason IS NOT NULL)
-               FROM _typed GROUP BY _source_file, _partition_date ORDER BY 1, 2 NULLS LAST"""
+               FROM (SELECT _source_file, _partition_date, _reason FROM _typed
+                     UNION ALL SELECT _source_file, _partition_date, 'file_refused' FROM _refused)
+               GROUP BY _source_file, _partition_date ORDER BY 1, 2 NULLS LAST"""
         ).fetchall()
         outside = dict(con.execute("SELECT _source_file, sum(n) FROM _outside GROUP BY 1").fetchall())
         parts: dict[str, list[tuple]] = defaultdict(list)
         for f, d, ok, bad in per_part:
             parts[f].append((d, ok, bad))
+        problems = {r: p for r, p in con.execute("SELECT relpath, problem FROM _refusals").fetchall()}
         for lf in files:
             if lf.relpath not in read_counts:
                 continue
             rows = parts.get(lf.relpath) or ([] if lf.layout.spans_days else [(lf.partition_date, 0, 0)])
             got = sum(ok + bad for _, ok, bad in rows) + int(outside.get(lf.relpath, 0))
+            if lf.partition_date in bad_partitions and lf.relpath not in refused and not lf.layout.spans_days:
+                continue  # its day is kept as it was (another file of the day failed): nothing of it was loaded
             if read_counts[lf.relpath] != got:  # conservation: every row read is loaded or quarantined
                 raise AssertionError(f"{lf.relpath}: {read_counts[lf.relpath]} rows read but {got} loaded, "
                                      f"quarantined or dated outside the window")
+            notes = HEADER_NOTES.get(lf.relpath, {})
             for d, ok, bad in rows:
                 result.files.append({"file": lf.relpath, "partition_date": d.isoformat() if d else None,
                                      "layout": lf.layout.name, "rows_read": ok + bad, "rows_loaded": ok,
-                                     "rows_quarantined": bad})
-        if result.files:  # one statement for every file's log row
+                                     "rows_quarantined": bad,
+                                     "status": "refused" if lf.relpath in refused else "loaded",
+                                     "message": problems.get(lf.relpath),
+                                     "ignored_headers": notes.get("ignored") or [],
+                                     "missing_columns": notes.get("missing") or []})
+        con.execute(f"DELETE FROM {RAW_SCHEMA}.load_log WHERE source = {src} AND status IN ('unmatched_file', 'bad_file_date')")
+        log_rows = [*result.files, *({"file": u.relpath, "partition_date": None, "layout": None, "rows_read": 0,
+                                      "rows_loaded": 0, "rows_quarantined": 0, "status": u.code, "message": u.message,
+                                      "ignored_headers": [], "missing_columns": []} for u in unseen)]
+        if log_rows:  # one statement for every file's log row
+            import json
+
             import pyarrow as pa
 
-            log = pa.table({"file": [r["file"] for r in result.files],
-                            "day": pa.array([r["partition_date"] for r in result.files], pa.string()),
-                            "layout": [r["layout"] for r in result.files],
-                            "rows_read": pa.array([r["rows_read"] for r in result.files], pa.int64()),
-                            "rows_loaded": pa.array([r["rows_loaded"] for r in result.files], pa.int64()),
-                            "rows_quarantined": pa.array([r["rows_quarantined"] for r in result.files], pa.int64())})
+            log = pa.table({"file": [r["file"] for r in log_rows],
+                            "day": pa.array([r["partition_date"] for r in log_rows], pa.string()),
+                            "layout": pa.array([r["layout"] for r in log_rows], pa.string()),
+                            "rows_read": pa.array([r["rows_read"] for r in log_rows], pa.int64()),
+                            "rows_loaded": pa.array([r["rows_loaded"] for r in log_rows], pa.int64()),
+                            "rows_quarantined": pa.array([r["rows_quarantined"] for r in log_rows], pa.int64()),
+                            "status": [r["status"] for r in log_rows],
+                            "message": pa.array([r["message"] for r in log_rows], pa.string()),
+                            "ignored": [json.dumps(r["ignored_headers"], ensure_ascii=False) for r in log_rows],
+                            "missing": [json.dumps(r["missing_columns"], ensure_ascii=False) for r in log_rows]})
             con.register("_load_log_rows", log)
-            con.execute(f"""INSERT INTO {RAW_SCHEMA}.load_log
-                SELECT {lit(source_name)}, file, CAST(day AS DATE), layout, rows_read, rows_loaded, rows_quarantined, {stamp}
+            con.execute(f"""INSERT INTO {RAW_SCHEMA}.load_log ({LOAD_LOG_COLUMNS})
+                SELECT {src}, file, CAST(day AS DATE), layout, rows_read, rows_loaded, rows_quarantined, {stamp},
+                       status, message, ignored, missing
                 FROM _load_log_rows""")
             con.unregister("_load_log_rows")
         con.execute("COMMIT")
@@ -390,10 +501,62 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
         raise
     for reason, n in con.execute("SELECT _reason, count(*) FROM _typed WHERE _reason IS NOT NULL GROUP BY 1").fetchall():
         result.quarantined_by_reason[reason] = n
-    con.execute("DROP TABLE IF EXISTS _typed")
-    con.execute("DROP TABLE IF EXISTS _stage")
-    con.execute("DROP TABLE IF EXISTS _outside")
+    if source.master_entity:
+        result.releasable = releasable_partitions(con, source, sources)
+    for table in ("_typed", "_stage", "_outside", "_refused", "_refusals", "_was_blocked"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     return result
+
+
+def _refuse_files(con: duckdb.DuckDBPyConnection, source: Source, by_path: dict[str, LandingFile],
+                  read_counts: dict[str, int], result: LoadResult) -> list[str]:
+    """Files that are mostly not what they claim: rows read but none can be parsed, or a share of
+    rows that cannot be parsed above ``max_unparseable_share`` (sources.yml). Rows quarantined
+    for what other data says (a duplicate of another file's row, a code missing from the master
+    data) were read fine and do not count. Each becomes a file
+    error; its day keeps its last good rows (an HTML error page saved as a day's visits file
+    must not empty the day). Fills ``_refusals`` (relpath, problem)."""
+    limit = source.max_unparseable_share
+    unparseable = ", ".join(lit(r) for r in UNPARSEABLE)
+    stats = con.execute(f"""SELECT _source_file, count(*), count(*) FILTER (WHERE _reason IS NULL),
+                                   count(*) FILTER (WHERE _reason IN ({unparseable})),
+                                   string_agg(DISTINCT _reason, ', ' ORDER BY _reason) FILTER (WHERE _reason IS NOT NULL)
+                            FROM _typed GROUP BY 1 ORDER BY 1""").fetchall()
+    out: list[tuple[str, str, str]] = []
+    for relpath, rows, good, bad, reasons in stats:
+        if relpath not in read_counts or rows == 0:
+            continue
+        if bad == rows:
+            out.append((relpath, "no_good_rows",
+                        f"none of its {rows} rows can be read as layout {by_path[relpath].layout.name} describes "
+                        f"({reasons}): not what its name claims; the file is refused and its day keeps its last "
+                        f"good rows"))
+        elif bad / rows > limit:
+            out.append((relpath, "mostly_unparseable",
+                        f"{bad} of its {rows} rows cannot be read as layout {by_path[relpath].layout.name} describes "
+                        f"({reasons}), over the limit max_unparseable_share = {limit} of source {source.name} in "
+                        f"sources.yml; the file is refused and its day keeps its last good rows"))
+    con.execute("DROP TABLE IF EXISTS _refusals")
+    con.execute("CREATE TEMP TABLE _refusals (relpath VARCHAR, problem VARCHAR)")
+    if out:
+        con.executemany("INSERT INTO _refusals VALUES (?, ?)", [(r, p) for r, _, p in out])
+    for relpath, code, problem in out:
+        result.errors.append(FileError(relpath, code, problem))
+    result.errors.sort(key=lambda e: e.relpath)
+    return [r for r, _, _ in out]
+
+
+def releasable_partitions(con: duckdb.DuckDBPyConnection, master: Source,
+                          sources: dict[str, Source]) -> dict[str, list[date]]:
+    """Partitions of other sources holding rows quarantined for a code of this master entity
+    that its extracts now hold: re-running them loads those rows (and marks them released)."""
+    key = master.unique_key[0]
+    rows = con.execute(f"""SELECT source, list(DISTINCT _partition_date ORDER BY _partition_date)
+        FROM {RAW_SCHEMA}.quarantine
+        WHERE reason_code = ? AND released_at IS NULL AND blocked_by IS NOT NULL
+          AND blocked_by IN (SELECT {q(key)} FROM {RAW_SCHEMA}.{q(master.table)})
+        GROUP BY 1 ORDER BY 1""", [master.unknown_reason]).fetchall()
+    return {s: [d for d in days if d] for s, days in rows if s in sources}
 
 
 def _days(start: date, end: date) -> list[date]:

@@ -78,7 +78,7 @@ def duck_path(path: Path, tmp_dir: Path) -> str:
 
 
 STAGE_LINEAGE = ("_source_file", "_source_line", "_partition_date", "_layout", "_parse_reason", "_parse_message",
-                 "_raw")
+                 "_raw", "_delivered_at")
 
 
 def create_stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
@@ -86,7 +86,7 @@ def create_stage(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     con.execute("DROP TABLE IF EXISTS _stage")
     con.execute(
         f"CREATE TEMP TABLE _stage ({cols}, _source_file VARCHAR, _source_line BIGINT, _partition_date DATE, "
-        f"_layout VARCHAR, _parse_reason VARCHAR, _parse_message VARCHAR, _raw VARCHAR)"
+        f"_layout VARCHAR, _parse_reason VARCHAR, _parse_message VARCHAR, _raw VARCHAR, _delivered_at TIMESTAMP)"
     )
 
 
@@ -112,9 +112,24 @@ def _file_names(headers: list[str]) -> list[str]:
     return names
 
 
+# Per landing file read in this process: headers no layout column uses, and optional columns
+# the layout maps by header that the file lacks (raw.load_log; a warning on the partition).
+HEADER_NOTES: dict[str, dict[str, list[str]]] = {}
+
+
+def _layout_refs(layout: Layout) -> set[str]:
+    """File column names a layout's SQL mentions (lower case)."""
+    from pipelines.ingest.config import referenced_columns
+
+    sqls = [*layout.exprs.values(), *(e for t in layout.rows for e in t.exprs.values()),
+            *(t.when for t in layout.rows if t.when)]
+    return {ref[-1].lower() for sql in sqls for ref in referenced_columns(sql) if ref}
+
+
 def _header_map(lf: LandingFile, source: Source, headers: list[str]) -> dict[int, str]:
     """File column position -> canonical column (by the layout's header spellings); error when
-    a required column the layout maps by header is absent, or one column has two spellings."""
+    a required column the layout maps by header is absent, or one column has two spellings.
+    Records the file's ignored headers and missing optional columns in ``HEADER_NOTES``."""
     layout = lf.layout
     lookup = layout.header_lookup()
     mapping: dict[int, str] = {}
@@ -138,6 +153,12 @@ def _header_map(lf: LandingFile, source: Source, headers: list[str]) -> dict[int
             f"no recognisable header for layout {layout.name}: required columns {missing} not found "
             f"among {headers[:20]}", 1,
         )
+    refs = _layout_refs(layout) if (layout.exprs or layout.rows) else set()
+    HEADER_NOTES[lf.relpath] = {
+        "ignored": [h for i, h in enumerate(headers) if i not in mapping and (h or "").strip().lower() not in refs
+                    and (h or "").strip()],
+        "missing": [c for c in by_header if c not in mapping.values()],
+    }
     return mapping
 
 
@@ -186,7 +207,8 @@ def _insert_mapped(con: duckdb.DuckDBPyConnection, source: Source, layout: Layou
         parse_message = (f"coalesce(src._pm, CASE WHEN {q(alias)}._matched IS NULL THEN "
                          f"{lit('no row of the joined file ' + layout.join.glob + ' has ' + ', '.join(keys) + ' = ')} "
                          f"|| {key_text} END)")
-    lineage = ["src._file", "src._line", "f.partition_date", lit(layout.name), parse_reason, parse_message, raw]
+    lineage = ["src._file", "src._line", "f.partition_date", lit(layout.name), parse_reason, parse_message, raw,
+               "f.delivered_at"]
     templates = layout.rows or ()
     if not templates:
         cols = _canonical_exprs(layout, source, names, mapping)
@@ -209,7 +231,7 @@ def _insert_mapped(con: duckdb.DuckDBPyConnection, source: Source, layout: Layou
         parts.append(
             f"SELECT {nulls}, src._file, src._line, f.partition_date, {lit(layout.name)}, 'no_row_template', "
             f"{lit('no row template of layout ' + layout.name + ' applies to this row (every `when` is false)')}, "
-            f"{raw} FROM {frm} WHERE {none}")
+            f"{raw}, f.delivered_at FROM {frm} WHERE {none}")
     con.execute("INSERT INTO _stage " + " UNION ALL ".join(parts))
 
 
@@ -219,11 +241,20 @@ def _batch_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], layou
     path-field values (inserted as parameters: file names never reach SQL text)."""
     fields = list(layout.path_fields)
     con.execute("DROP TABLE IF EXISTS _batch_files")
-    con.execute("CREATE TEMP TABLE _batch_files (relpath VARCHAR, read_path VARCHAR, partition_date DATE"
-                + "".join(f", {q('_path_' + c)} VARCHAR" for c in fields) + ")")
-    rows = [(lf.relpath, (read_paths[i] if read_paths else None), lf.partition_date)
+    con.execute("CREATE TEMP TABLE _batch_files (relpath VARCHAR, read_path VARCHAR, partition_date DATE, "
+                "delivered_at TIMESTAMP" + "".join(f", {q('_path_' + c)} VARCHAR" for c in fields) + ")")
+    rows = [(lf.relpath, (read_paths[i] if read_paths else None), lf.partition_date, _delivered_at(lf))
             + tuple(lf.path_values.get(c) for c in fields) for i, lf in enumerate(files)]
-    con.executemany(f"INSERT INTO _batch_files VALUES ({', '.join('?' * (3 + len(fields)))})", rows)
+    con.executemany(f"INSERT INTO _batch_files VALUES ({', '.join('?' * (4 + len(fields)))})", rows)
+
+
+def _delivered_at(lf: LandingFile) -> datetime | None:
+    """When the file was delivered: its modification time (UTC, naive). Two copies of one line
+    in two files are settled by it: the later delivery wins."""
+    try:
+        return datetime.utcfromtimestamp(lf.path.stat().st_mtime)
+    except OSError:
+        return None
 
 
 def _run_mapped(con, lf_or_files, source: Source, rel_sql: str, names: list[str], mapping: dict[int, str],
@@ -358,15 +389,42 @@ def _duck_error(lf: LandingFile, exc: Exception, line_offset: int = 0) -> FileEr
     return FileError(lf.relpath, "unreadable", first.strip()[:300], line)
 
 
-def _csv_headers(lf: LandingFile, path: Path) -> list[str]:
+MAX_HEADER_BYTES = 16 << 20  # a header line longer than this is not a header
+MAX_LINE_BYTES = 2_000_000  # a JSON line longer than this is quarantined alone (line_too_long)
+READER_LINE_BYTES = 64 << 20  # the longest line read at all (a file with a longer one is unreadable)
+DUCKDB_DEFAULT_LINE_BYTES = 2 << 20  # read_csv's default max_line_size
+
+
+def _first_line(path: Path) -> bytes:
+    """The file's first line, ended by LF, CRLF or a lone CR (old Mac exports)."""
+    out = bytearray()
     with open(path, "rb") as fh:
-        first = fh.readline()
+        while len(out) <= MAX_HEADER_BYTES:
+            chunk = fh.read(CHUNK)
+            if not chunk:
+                break
+            ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+            if ends:
+                out += chunk[:min(ends)]
+                return bytes(out)
+            out += chunk
+    return bytes(out)
+
+
+def _csv_headers(lf: LandingFile, path: Path) -> list[str]:
+    first = _first_line(path)
+    if len(first) > MAX_HEADER_BYTES:
+        raise FileError(lf.relpath, "no_header", f"the first line is over {MAX_HEADER_BYTES:,} bytes: not a header", 1)
     try:
         header_line = first.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FileError(lf.relpath, "undeclared_encoding",
                         f"header is not valid {lf.layout.encoding} (declared by layout {lf.layout.name})", 1) from None
-    return next(csv.reader(io.StringIO(header_line)), [])
+    csv.field_size_limit(MAX_HEADER_BYTES)  # a long header field is still a field (the default stops at 128 KiB)
+    try:
+        return next(csv.reader(io.StringIO(header_line)), [])
+    except csv.Error as exc:
+        raise FileError(lf.relpath, "no_header", f"the header line is not CSV ({exc})", 1) from None
 
 
 def _is_utf8(layout: Layout) -> bool:
@@ -446,13 +504,17 @@ def _data_records(con: duckdb.DuckDBPyConnection, lf: LandingFile) -> int:
 
 
 def _physical_lines(path: Path) -> int:
-    """Lines in a file (a last line without a newline counts), by counting newline bytes."""
-    lines, last = 0, b""
+    """Lines in a file (a last line without a newline counts), by counting newline bytes (LF;
+    CR in a file with no LF at all: old Mac line endings)."""
+    lf_count, cr_count, last = 0, 0, b""
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
-            lines += chunk.count(b"\n")
+            lf_count += chunk.count(b"\n")
+            cr_count += chunk.count(b"\r")
             last = chunk[-1:]
-    return lines + (1 if last not in (b"", b"\n") else 0)
+    if lf_count == 0 and cr_count:
+        return cr_count + (1 if last not in (b"", b"\r") else 0)
+    return lf_count + (1 if last not in (b"", b"\n") else 0)
 
 
 def _renumber_csv_lines(con: duckdb.DuckDBPyConnection, lf: LandingFile, read_path: str) -> None:
@@ -514,11 +576,20 @@ def _xlsx_sheet(lf: LandingFile) -> tuple[list[str], dict[int, list[str | None]]
     (blank rows dropped). Header on the first non-empty row. Raises FileError."""
     from python_calamine import CalamineWorkbook
 
+    with open(lf.path, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":
+        what = ("an HTML page" if magic.lstrip()[:1] == b"<" else
+                "an old binary .xls workbook" if magic == b"\xd0\xcf\x11\xe0" else "not a zip archive")
+        raise FileError(lf.relpath, "not_xlsx", f"named .xlsx but it is {what}; an .xlsx workbook is a zip archive")
     try:
         rows = CalamineWorkbook.from_path(str(lf.path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types for broken zips / XML
         raise FileError(lf.relpath, "truncated_xlsx" if "zip" in str(exc).lower() or "eof" in str(exc).lower()
                         else "unreadable", f"not a readable .xlsx workbook ({type(exc).__name__}: {str(exc)[:200]})") from None
+    for (r, c), text in _xlsx_error_cells(lf.path).items():  # calamine reads error cells as blanks
+        if r < len(rows) and c < len(rows[r]):
+            rows[r][c] = text
     header_at = next((i for i, r in enumerate(rows) if any(c not in (None, "") for c in r)), None)
     if header_at is None:
         raise FileError(lf.relpath, "empty_file", "the workbook's first sheet has no rows")
@@ -527,6 +598,47 @@ def _xlsx_sheet(lf: LandingFile) -> tuple[list[str], dict[int, list[str | None]]
     cells = {i: [(_cell_text(r[i]) if i < len(r) else None) for r in body] for i in range(len(headers))}
     keep = [k for k in range(len(body)) if any(cells[i][k] is not None for i in cells)]
     return headers, {i: [col[k] for k in keep] for i, col in cells.items()}, [header_at + 2 + k for k in keep]
+
+
+_CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _xlsx_error_cells(path: Path) -> dict[tuple[int, int], str]:
+    """(row, column) from 0 -> Excel error text (``#DIV/0!``, ``#REF!``, ``#N/A`` …) of the first
+    sheet's error cells (``t="e"``), which python-calamine returns as blank cells. The sheet XML
+    is only parsed when it holds an error cell at all."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace") if "xl/_rels/workbook.xml.rels" in names else ""
+            book = zf.read("xl/workbook.xml").decode("utf-8", "replace") if "xl/workbook.xml" in names else ""
+            first = re.search(r"<(?:\w+:)?sheet\b[^>]*\br:id=\"([^\"]+)\"", book)
+            target = re.search(r'Id="%s"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Id="%s"'
+                               % ((re.escape(first.group(1)),) * 2), rels) if first else None
+            sheet = (target.group(1) or target.group(2)) if target else "worksheets/sheet1.xml"
+            sheet = sheet.lstrip("/") if sheet.startswith("/xl/") else "xl/" + sheet.lstrip("/")
+            data = zf.read(sheet) if sheet in names else b""
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return {}
+    if b't="e"' not in data:
+        return {}
+    import xml.etree.ElementTree as ET
+
+    out: dict[tuple[int, int], str] = {}
+    for _, el in ET.iterparse(io.BytesIO(data)):
+        if el.tag.endswith("}c") and el.get("t") == "e":
+            m = _CELL_REF.fullmatch(el.get("r") or "")
+            v = next((child.text for child in el if child.tag.endswith("}v")), None)
+            if m and v:
+                col = 0
+                for ch in m.group(1):
+                    col = col * 26 + ord(ch) - 64
+                out[(int(m.group(2)) - 1, col - 1)] = v
+        if el.tag.endswith("}row"):
+            el.clear()
+    return out
 
 
 def stage_xlsx(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
@@ -595,20 +707,34 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source,
         header_cols[canonical] = f"coalesce({', '.join(alts)})" if len(alts) > 1 else alts[0]
     extracted = ", ".join(f"CASE WHEN ok THEN json_extract_string(j, {lit('$.' + json_key(n))}) END AS {q(n)}"
                           for n in names)
-    rel = (f"SELECT {extracted + ', ' if extracted else ''}"
-           + "".join(f"CASE WHEN ok THEN {expr} END AS {q('_hdr_' + c)}, " for c, expr in header_cols.items())
-           + f"n AS _line, (SELECT relpath FROM _batch_files LIMIT 1) AS _file, "
-             f"CASE WHEN ok THEN NULL ELSE 'bad_json' END AS _pr, "
-             f"CASE WHEN ok THEN NULL ELSE 'line ' || n || ' is not a JSON object' END AS _pm, line AS _raw_text "
-             f"FROM (SELECT line, n, coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok, "
-             f"CASE WHEN json_valid(line) THEN line ELSE '{{}}' END AS j "
-             f"FROM (SELECT line, ordinality AS n FROM read_csv({lit(duck_path(path, tmp_dir))}, header=false, "
-             f"columns={{'line': 'VARCHAR'}}, delim='\x1f', quote='', escape='', auto_detect=false, "
-             f"strict_mode=false, encoding='utf-8') WITH ORDINALITY) WHERE trim(coalesce(line, '')) <> '')")
+    limit = MAX_LINE_BYTES
+
+    def relation(max_line_size: int | None) -> str:
+        sizes = f", max_line_size={max_line_size}, buffer_size={2 * max_line_size}" if max_line_size else ""
+        return (f"SELECT {extracted + ', ' if extracted else ''}"
+                + "".join(f"CASE WHEN ok THEN {expr} END AS {q('_hdr_' + c)}, " for c, expr in header_cols.items())
+                + f"n AS _line, (SELECT relpath FROM _batch_files LIMIT 1) AS _file, "
+                  f"CASE WHEN too_long THEN 'line_too_long' WHEN NOT ok THEN 'bad_json' END AS _pr, "
+                  f"CASE WHEN too_long THEN 'line ' || n || ' is ' || strlen(line) || ' bytes, over the limit of {limit:,}' "
+                  f"WHEN NOT valid THEN 'line ' || n || ' is not valid JSON' "
+                  f"WHEN NOT ok THEN 'line ' || n || ' is a JSON ' || lower(json_type(line)) || ', not an object' END AS _pm, "
+                  f"line AS _raw_text "
+                  f"FROM (SELECT line, n, too_long, NOT too_long AND coalesce(json_valid(line), false) AS valid, "
+                  f"NOT too_long AND coalesce(CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' END, false) AS ok, "
+                  f"CASE WHEN NOT too_long AND json_valid(line) THEN line ELSE '{{}}' END AS j "
+                  f"FROM (SELECT line, ordinality AS n, strlen(line) > {limit} AS too_long "
+                  f"FROM read_csv({lit(duck_path(path, tmp_dir))}, header=false, "
+                  f"columns={{'line': 'VARCHAR'}}, delim='\x1f', quote='', escape='', auto_detect=false, "
+                  f"strict_mode=false, encoding='utf-8'{sizes}) WITH ORDINALITY) WHERE trim(coalesce(line, '')) <> '')")
+
     all_names = names + [f"_hdr_{c}" for c in header_cols]
     mapping = {len(names) + i: c for i, c in enumerate(header_cols)}
     before = _stage_count(con)
-    _run_mapped(con, lf, source, rel, all_names, mapping, tmp_dir)
+    # DuckDB's reader refuses lines over 2 MiB by default; a bigger file may hold one, so it is
+    # read with room for lines up to its own size (at most READER_LINE_BYTES)
+    size = path.stat().st_size
+    room = min(size + 1, READER_LINE_BYTES) if size > DUCKDB_DEFAULT_LINE_BYTES else None
+    _run_mapped(con, lf, source, relation(room), all_names, mapping, tmp_dir)
     return _stage_count(con) - before
 
 
@@ -635,9 +761,30 @@ def _precheck(lf: LandingFile) -> None:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
-    """Append one file's rows to ``_stage``; returns rows staged. Raises FileError."""
-    _precheck(lf)
-    return READERS[lf.layout.format](con, lf, source, tmp_dir)
+    """Append one file's rows to ``_stage``; returns rows staged. Raises FileError, whatever went
+    wrong reading it."""
+    try:
+        _precheck(lf)
+        return READERS[lf.layout.format](con, lf, source, tmp_dir)
+    except FileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every reader failure is this file's error, never a crash
+        raise as_file_error(lf, exc) from None
+
+
+def as_file_error(lf: LandingFile, exc: BaseException) -> FileError:
+    """Any exception raised while reading ``lf`` as a file error naming it."""
+    if isinstance(exc, FileError):
+        return exc
+    if isinstance(exc, PermissionError):
+        return FileError(lf.relpath, "unreadable", "the file cannot be read: permission denied")
+    if isinstance(exc, OSError):
+        return FileError(lf.relpath, "unreadable", f"the file cannot be read: {exc.strerror or exc}")
+    if isinstance(exc, duckdb.Error):
+        return _duck_error(lf, exc)
+    if isinstance(exc, UnicodeError):
+        return FileError(lf.relpath, "undeclared_encoding", f"not valid {lf.layout.encoding}: {exc}")
+    return FileError(lf.relpath, "unreadable", f"{type(exc).__name__}: {str(exc)[:240]}")
 
 
 # UTF-8 CSV files with the same layout and header are read by one read_csv call over the list
@@ -667,16 +814,16 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
         try:
             counts.update(_insert_xlsx(con, source, sheets, tmp_dir))
             con.execute("COMMIT")
-        except FileError:  # a layout expression failed on one workbook: find it file by file
+        except Exception:  # noqa: BLE001 - a layout expression failed on one workbook: find it
             con.execute("ROLLBACK")
             for sheet in sheets:
                 con.execute("BEGIN")
                 try:
                     counts.update(_insert_xlsx(con, source, [sheet], tmp_dir))
                     con.execute("COMMIT")
-                except FileError as err:
+                except Exception as exc:  # noqa: BLE001
                     con.execute("ROLLBACK")
-                    errors.append(err)
+                    errors.append(as_file_error(sheet[0], exc))
         sheets.clear()
 
     for lf in files:
@@ -685,8 +832,8 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
                 _precheck(lf)
                 headers, cols, lines = _xlsx_sheet(lf)
                 sheets.append((lf, headers, _header_map(lf, source, headers), cols, lines))
-            except FileError as err:
-                errors.append(err)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(as_file_error(lf, exc))
             if len(sheets) >= XLSX_BATCH:
                 insert_sheets()
             continue
@@ -697,8 +844,8 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
             _precheck(lf)
             headers = _csv_headers(lf, lf.path)
             mapping = _header_map(lf, source, headers)
-        except FileError as err:
-            errors.append(err)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(as_file_error(lf, exc))
             continue
         groups.setdefault((lf.layout.name, tuple(headers)), []).append((lf, headers, mapping))
     for (_, headers), members in groups.items():
@@ -712,7 +859,7 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: list[LandingFile], source
                 got = _stage_csv_batch(con, batch, source, tmp_dir)
                 con.execute("COMMIT")
                 counts.update(got)
-            except (duckdb.Error, FileError):
+            except Exception:  # noqa: BLE001 - re-read file by file to name the bad one
                 con.execute("ROLLBACK")
                 one_by_one.extend(lf for lf, _, _ in batch)
     insert_sheets()
