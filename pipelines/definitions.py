@@ -16,7 +16,7 @@ from pipelines.credit.assets import credit_rating
 from pipelines.credit.jobs import credit_rating_quarterly, credit_rating_quarterly_schedule
 from pipelines.event_log import enable_event_batches
 from pipelines.ingest.assets import build_ingest_assets
-from pipelines.ingest.sensors import landing_zone_sensor, run_failure_alert
+from pipelines.ingest.sensors import landing_zone_sensor, quarantine_release_sensor, run_failure_alert
 from pipelines.jobs import build_jobs, build_schedules
 from pipelines.publish.assets import serving_database
 from pipelines.quality.checks import build_gx_checks
@@ -36,7 +36,7 @@ defs = dg.Definitions(
     asset_checks=[*build_gx_checks(), source_freshness],
     jobs=[*build_jobs(), freshness_job, credit_rating_quarterly],
     schedules=[*build_schedules(), freshness_schedule, credit_rating_quarterly_schedule],
-    sensors=[landing_zone_sensor, run_failure_alert],
+    sensors=[landing_zone_sensor, quarantine_release_sensor, run_failure_alert],
     resources=build_resources(),
     executor=turn_taking_executor,
 )

@@ -53,6 +53,47 @@ def per_partition_table(files: list[dict]) -> str:
     return "\n".join(lines)
 
 
+LANDING_FILES_CHECK = "landing_files"
+
+
+def landing_files_result(result) -> dg.AssetCheckResult:
+    """The load's file check: files nobody reads or dated impossibly fail it (ERROR: a re-run of
+    their day would empty it); files lacking an optional column the layout maps warn; headers no
+    layout column uses are listed."""
+    ignored = {f["file"]: f["ignored_headers"] for f in result.files if f.get("ignored_headers")}
+    missing = {f["file"]: f["missing_columns"] for f in result.files if f.get("missing_columns")}
+    meta: dict = {"files_not_read": len(result.unseen)}
+    if result.unseen:
+        meta["not_read"] = dg.MetadataValue.md("\n".join(f"- `{u.relpath}` [{u.code}]: {u.message}"
+                                                         for u in result.unseen[:50]))
+    if ignored:
+        meta["ignored_headers"] = dg.MetadataValue.json(dict(list(ignored.items())[:50]))
+    if missing:
+        meta["missing_optional_columns"] = dg.MetadataValue.json(dict(list(missing.items())[:50]))
+    if result.unseen:
+        return dg.AssetCheckResult(check_name=LANDING_FILES_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                   metadata=meta, description=f"{len(result.unseen)} landing file(s) read by no layout: "
+                                   + ", ".join(u.relpath for u in result.unseen[:10]))
+    if missing:
+        return dg.AssetCheckResult(check_name=LANDING_FILES_CHECK, passed=False, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata=meta, description=f"{len(missing)} file(s) lack an optional column their "
+                                   "layout maps (loaded as empty)")
+    return dg.AssetCheckResult(check_name=LANDING_FILES_CHECK, passed=True, metadata=meta)
+
+
+def request_release(request_id: str, releasable: dict) -> None:
+    """Record that partitions hold quarantined rows a master load just released, for the
+    ``quarantine_release_sensor`` (which requests their runs); one JSON file per load."""
+    import json
+    import os
+
+    folder = paths().home / "state" / "releases"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{request_id}.json.tmp"
+    tmp.write_text(json.dumps({s: [d.isoformat() for d in days] for s, days in releasable.items()}), encoding="utf-8")
+    os.replace(tmp, folder / f"{request_id}.json")
+
+
 def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
     deps = sorted({raw_asset_key(masters[c.references]) for c in source.columns.values() if c.references},
                   key=lambda k: k.to_user_string())
@@ -68,6 +109,11 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
         deps=deps,
         kinds={"duckdb"},
         metadata={"source": source.name, "layouts": [l.name for l in source.layouts], "delivered": source.delivered},
+        check_specs=[dg.AssetCheckSpec(
+            LANDING_FILES_CHECK, asset=raw_asset_key(source), blocking=True,
+            description="Every file in the source's landing folders is read by a layout (or ignored on purpose in "
+                        "company.yml) and names a real date (ERROR, names the files); files lacking an optional "
+                        "column the layout maps are a warning.")],
     )
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         start, end = partition_window(context) or (date.min, date.max)
@@ -76,9 +122,11 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
             result = load_window(con, source.name, p.landing, start, end, p.tmp / "ingest", load_id=context.run_id)
         if not result.delivered:
             context.log.info(f"{source.name}: not delivered by this company (company.yml); skipped")
-            return dg.MaterializeResult(metadata={
-                "status": dg.MetadataValue.text(f"skipped: {source.name} not delivered (company.yml)"),
-                "rows_loaded": 0})
+            skipped = f"skipped: {source.name} not delivered (company.yml)"
+            return dg.MaterializeResult(
+                metadata={"status": dg.MetadataValue.text(skipped), "rows_loaded": 0},
+                check_results=[dg.AssetCheckResult(check_name=LANDING_FILES_CHECK, passed=True,
+                                                   metadata={"status": dg.MetadataValue.text(skipped)})])
         meta = {
             "files_read": len(result.files),
             "rows_read": result.rows_read,
@@ -107,7 +155,13 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
             f"{source.name} {start}..{end}: {len(result.files)} files, {result.rows_loaded} rows loaded, "
             f"{result.rows_quarantined} quarantined {dict(result.quarantined_by_reason)}"
         )
-        return dg.MaterializeResult(metadata=meta)
+        if result.released:
+            meta["released_from_quarantine"] = result.released
+        if result.releasable:
+            meta["partitions_to_release"] = dg.MetadataValue.json(
+                {s: [d.isoformat() for d in days] for s, days in result.releasable.items()})
+            request_release(f"{context.run_id}-{source.name}", result.releasable)
+        return dg.MaterializeResult(metadata=meta, check_results=[landing_files_result(result)])
 
     return _asset
 

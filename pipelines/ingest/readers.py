@@ -384,6 +384,10 @@ def _duck_error(lf: LandingFile, exc: Exception, line_offset: int = 0) -> FileEr
         return FileError(lf.relpath, "unreadable", "not a readable Parquet file: no Parquet footer at the end "
                                                    "(the file is cut short, or is not Parquet)")
     if "unterminated quote" in msg.lower():
+        if _has_backslash_quote(lf):
+            return FileError(lf.relpath, "unterminated_quote",
+                             "a quote inside a quoted value is escaped with a backslash (\\\"); this layout reads CSV "
+                             "quotes doubled (\"\"), as Excel and most ERPs write them", line)
         return FileError(lf.relpath, "unterminated_quote",
                          "a quoted value is not closed before the end of the file (file cut short?)", line)
     return FileError(lf.relpath, "unreadable", first.strip()[:300], line)
@@ -409,6 +413,14 @@ def _first_line(path: Path) -> bytes:
                 return bytes(out)
             out += chunk
     return bytes(out)
+
+
+def _has_backslash_quote(lf: LandingFile) -> bool:
+    try:
+        with open(lf.path, "rb") as fh:
+            return b'\\"' in fh.read(CHUNK * 8)
+    except OSError:
+        return False
 
 
 def _csv_headers(lf: LandingFile, path: Path) -> list[str]:
@@ -466,7 +478,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, lf: LandingFile, tmp_dir: Pat
         read_path = duck_path(lf.path, tmp_dir)
         names = _parquet_names(con, lf, read_path)
         _batch_files(con, [lf], lf.layout, [read_path])
-        return _parquet_relation(read_path, lf), names
+        return _parquet_relation(read_path, lf, names), names
     if lf.layout.format == "xlsx":
         headers, cols, lines = _xlsx_sheet(lf)
         names = _file_names(headers)
@@ -544,11 +556,14 @@ def _parquet_names(con: duckdb.DuckDBPyConnection, lf: LandingFile, read_path: s
         raise _duck_error(lf, exc) from None
 
 
-def _parquet_relation(read_path: str, lf: LandingFile) -> str:
-    return (f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _line, "
-            f"(SELECT relpath FROM _batch_files LIMIT 1) AS _file, CAST(NULL AS VARCHAR) AS _pr, "
-            f"CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text "
-            f"FROM read_parquet({lit(read_path)}, file_row_number=true)")
+def _parquet_relation(read_path: str, lf: LandingFile, names: list[str]) -> str:
+    cols = ", ".join(f"p.{q(n)}" for n in names)
+    tail = ("(SELECT relpath FROM _batch_files LIMIT 1) AS _file, CAST(NULL AS VARCHAR) AS _pr, "
+            "CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text")
+    if "file_row_number" in {n.lower() for n in names}:  # the file has a column of that name: number rows apart
+        return f"SELECT {cols}, p.ordinality AS _line, {tail} FROM read_parquet({lit(read_path)}) WITH ORDINALITY p"
+    return (f"SELECT {cols}, p.file_row_number + 1 AS _line, {tail} "
+            f"FROM read_parquet({lit(read_path)}, file_row_number=true) p")
 
 
 def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, tmp_dir: Path) -> int:
@@ -556,7 +571,8 @@ def stage_parquet(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Sourc
     names = _parquet_names(con, lf, read_path)
     mapping = _header_map(lf, source, names)
     before = _stage_count(con)
-    _run_mapped(con, lf, source, _parquet_relation(read_path, lf), names, mapping, tmp_dir, read_paths=[read_path])
+    _run_mapped(con, lf, source, _parquet_relation(read_path, lf, names), names, mapping, tmp_dir,
+                read_paths=[read_path])
     return _stage_count(con) - before
 
 

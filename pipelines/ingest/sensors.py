@@ -129,6 +129,45 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext):
         yield dg.SkipReason("no new or changed landing files")
 
 
+@dg.sensor(
+    name="quarantine_release_sensor",
+    minimum_interval_seconds=60,
+    description="Re-runs the partitions holding rows quarantined for a customer, product or rep that a later "
+                "master extract brought: the rows then load, and the quarantine marks them released.",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def quarantine_release_sensor(context: dg.SensorEvaluationContext):
+    done = set(json.loads(context.cursor)) if context.cursor else set()
+    requests = release_requests(paths().home / "state" / "releases", done)
+    for run in requests["runs"]:
+        tags = {ASSET_PARTITION_RANGE_START_TAG: run["start"], ASSET_PARTITION_RANGE_END_TAG: run["end"]}
+        yield dg.RunRequest(run_key=f"release:{run['job_name']}:{run['start']}:{run['end']}:{run['request']}",
+                            job_name=run["job_name"], tags=tags)
+    context.update_cursor(json.dumps(sorted(done | set(requests["seen"]))))
+    if not requests["runs"]:
+        yield dg.SkipReason("no quarantined rows waiting for master data that has arrived")
+
+
+def release_requests(folder, done: set[str]) -> dict:
+    """Runs for the release requests master loads wrote (``pipelines.ingest.assets.request_release``)
+    that are not in ``done``: one per job and contiguous range of days (weeks for weekly sources)."""
+    sources = load_sources()
+    seen, runs = [], []
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        if path.stem in done:
+            continue
+        seen.append(path.stem)
+        for name, days in json.loads(path.read_text(encoding="utf-8")).items():
+            source = sources.get(name)
+            if source is None or source.partitioning == "none":
+                continue
+            step = 7 if source.partitioning == "weekly" else 1
+            for lo, hi in date_ranges([date.fromisoformat(d) for d in days], step):
+                runs.append({"job_name": JOB_BY_PARTITIONING[source.partitioning], "start": lo.isoformat(),
+                             "end": hi.isoformat(), "request": path.stem})
+    return {"seen": seen, "runs": runs}
+
+
 def post_webhook(url: str, payload: dict, timeout: float = 10.0) -> int:
     req = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                                  headers={"Content-Type": "application/json"}, method="POST")
