@@ -329,8 +329,11 @@ def _suite_path(suite_name: str, suites_dir: str | os.PathLike | None) -> Path:
     return Path(suites_dir or DEFAULT_SUITES_DIR) / f"{suite_name}.json"
 
 
-def load_suite(suite_name: str, suites_dir: str | os.PathLike | None = None) -> SuiteSpec:
+def load_suite(suite_name: str, suites_dir: str | os.PathLike | None = None,
+               extra_expectations: list[Mapping[str, Any]] | None = None) -> SuiteSpec:
     """Read and check ``<suites_dir>/<suite_name>.json`` (structure only; no GX import).
+    ``extra_expectations`` (dicts in the file's form, e.g. derived from configuration) are
+    checked the same way and appended to the file's.
 
     Raises ``SuiteFileError`` naming the file for: missing file, invalid JSON, a ``name`` that
     differs from the file name, a missing/empty ``expectations`` list, an expectation without a
@@ -366,8 +369,9 @@ def load_suite(suite_name: str, suites_dir: str | os.PathLike | None = None) -> 
         raise bad("'expectations' must be a non-empty list")
 
     specs = []
-    for i, exp in enumerate(raw_exps):
-        where = f"expectations[{i}]"
+    items = [(f"expectations[{i}]", e) for i, e in enumerate(raw_exps)]
+    items += [(f"extra_expectations[{i}]", e) for i, e in enumerate(extra_expectations or ())]
+    for where, exp in items:
         if not isinstance(exp, dict):
             raise bad(f"{where} must be an object")
         unknown = set(exp) - _EXPECTATION_KEYS
@@ -456,12 +460,13 @@ def _build_gx_suite(spec: SuiteSpec, sql_values: Mapping[str, str] | None = None
                                notes=spec.notes)
 
 
-def check_suite(suite_name: str, suites_dir: str | os.PathLike | None = None) -> SuiteSpec:
+def check_suite(suite_name: str, suites_dir: str | os.PathLike | None = None,
+                extra_expectations: list[Mapping[str, Any]] | None = None) -> SuiteSpec:
     """``load_suite`` plus GX's own checks (known types, valid kwargs) and, for SQL
     expectations, DuckDB's parser on the query (placeholders filled with sample values, so
     syntax errors show up in review, not in a run). Imports GX and DuckDB; needs no database.
     """
-    spec = load_suite(suite_name, suites_dir)
+    spec = load_suite(suite_name, suites_dir, extra_expectations)
     _build_gx_suite(spec)
     for i, exp in enumerate(spec.expectations):
         if not exp.is_sql:
@@ -902,11 +907,17 @@ class _Reader:
         return out
 
 
+def _table_key(name: str) -> str:
+    return name.replace('"', "").lower()
+
+
 def _split_sql(spec: SuiteSpec, *, engine: str, on_missing_table: str,
-               reader: _Reader | None) -> tuple[SuiteSpec, list[dict[str, Any]]]:
+               reader: _Reader | None,
+               skip_tables: Mapping[str, str] | None = None) -> tuple[SuiteSpec, list[dict[str, Any]]]:
     """The spec of the expectations to run, and the skipped ones with their reason."""
     skipped, keep = [], []
     missing: set[str] = set()
+    skip = {_table_key(t): why for t, why in (skip_tables or {}).items()}
     if engine == "sql" and on_missing_table == "skip" and reader is not None:
         missing = reader.missing({t for e in spec.expectations for t in e.tables})
     for exp in spec.expectations:
@@ -915,6 +926,8 @@ def _split_sql(spec: SuiteSpec, *, engine: str, on_missing_table: str,
             reason = f"{exp.type} is SQL: it runs only with engine='sql'"
         elif exp.is_sql and missing.intersection(exp.tables):
             reason = f"reads {', '.join(sorted(missing.intersection(exp.tables)))}, which does not exist"
+        elif exp.is_sql and (hit := sorted({skip[_table_key(t)] for t in exp.tables if _table_key(t) in skip})):
+            reason = "; ".join(hit)
         if reason:
             skipped.append({"expectation_type": exp.type, "column": exp.column,
                             "severity": exp.severity, "reason": reason})
@@ -1009,6 +1022,8 @@ def validate(
     suites_dir: str | os.PathLike | None = None,
     run_name: str | None = None,
     on_missing_table: str = "skip",
+    extra_expectations: list[Mapping[str, Any]] | None = None,
+    skip_tables: Mapping[str, str] | None = None,
 ) -> ValidationOutcome:
     """Validate one partition of a DuckDB table or query with suite ``suite_name``.
 
@@ -1030,6 +1045,11 @@ def validate(
     does not exist — ``"skip"`` it (listed in ``ValidationOutcome.skipped``; for ad hoc
     validation of a table copied out of the warehouse) or ``"fail"`` (GX runs it and records
     the catalog error; the pipeline's checks use this, a missing table is a broken warehouse).
+
+    ``extra_expectations``: expectation dicts validated together with the file's, as one suite
+    (the raw checks add the structural expectations derived from sources.yml). ``skip_tables``:
+    table -> reason; SQL expectations reading one of those tables are skipped with that reason
+    (the raw tables of sources the company does not deliver).
     """
     if (duckdb_path is None) == (connection is None):
         raise ValueError("give exactly one of duckdb_path= or connection=")
@@ -1038,7 +1058,7 @@ def validate(
     if on_missing_table not in MISSING_TABLE_POLICIES:
         raise ValueError(f"on_missing_table must be one of {MISSING_TABLE_POLICIES}, "
                          f"got {on_missing_table!r}")
-    spec = load_suite(suite_name, suites_dir)
+    spec = load_suite(suite_name, suites_dir, extra_expectations)
     given = _merge_parameters(spec, parameters, partition_filter)
     params = {k: _param_value(v) for k, v in given.items()}
     sql_values = _sql_values(given)
@@ -1051,7 +1071,7 @@ def validate(
         ctx = _context()  # GX import + context creation are not part of duration_s
         started = time.perf_counter()
         run_spec, skipped = _split_sql(spec, engine=engine, on_missing_table=on_missing_table,
-                                       reader=reader)
+                                       reader=reader, skip_tables=skip_tables)
         if engine == "pandas":
             df = _fetch_df(sql, duckdb_path=duckdb_path, connection=connection)
             result = _run_dataframe(run_spec, df, parameters=params, run_name=run_name)
