@@ -25,6 +25,16 @@ if str(REPO) not in sys.path:
 from pipelines.quality import gx_runtime as gr  # noqa: E402  (cheap: GX is not imported)
 
 DAY1, DAY2, DAY3 = dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)
+#: expectations handed to validate() besides the suite file's (the raw checks hand it the ones
+#: derived from sources.yml, pipelines/quality/structural.py)
+EXTRA = [
+    {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "invoice_no"}},
+    {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "line_type", "value_set": ["SALE", "RETURN"]}},
+    {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["invoice_no", "line_no"]}},
+    {"type": "expect_column_values_to_be_between",
+     "kwargs": {"column": "invoice_date", "min_value": {"$PARAMETER": "partition_start"},
+                "max_value": {"$PARAMETER": "partition_end"}}},
+]
 
 
 def make_sales_db(path: Path, n_rows: int = 600, rows_per_day: int = 200,
@@ -243,11 +253,13 @@ def test_partition_filter_validates_only_that_partition(db):
                 "WHERE _partition_date = DATE '2024-01-02' AND _source_line < 30",
             "UPDATE raw.sales_lines SET invoice_no = NULL "
                 "WHERE _partition_date = DATE '2024-01-02' AND _source_line = 40")
-    common = dict(duckdb_path=db, query_or_table="raw.sales_lines")
+    common = dict(duckdb_path=db, query_or_table="raw.sales_lines", extra_expectations=EXTRA)
     day1 = gr.validate("raw_sales_lines", partition_filter={"_partition_date": DAY1}, **common)
     assert day1.success_blocking and day1.errors == [], day1.summary()
     # checks that read master tables are skipped here (this test database has none)
-    assert day1.evaluated + len(day1.skipped) == len(gr.load_suite("raw_sales_lines").expectations)
+    suite = gr.load_suite("raw_sales_lines", extra_expectations=EXTRA)
+    assert len(suite.expectations) == len(gr.load_suite("raw_sales_lines").expectations) + len(EXTRA)
+    assert day1.evaluated + len(day1.skipped) == len(suite.expectations)
     assert day1.parameters == {"partition_start": "2024-01-01T00:00:00",
                                "partition_end": "2024-01-01T00:00:00"}
 
@@ -264,7 +276,7 @@ def test_partition_filter_validates_only_that_partition(db):
     day3 = gr.validate("raw_sales_lines", duckdb_path=db,
                        query_or_table="SELECT * FROM raw.sales_lines -- trailing comment",
                        partition_filter="_partition_date = DATE '2024-01-03'",
-                       parameters={"partition_start": DAY3, "partition_end": DAY3})
+                       parameters={"partition_start": DAY3, "partition_end": DAY3}, extra_expectations=EXTRA)
     assert day3.success_blocking, day3.summary()
 
 
@@ -272,7 +284,7 @@ def test_invoice_date_outside_the_partition_window_is_an_error(db):
     execute(db, "UPDATE raw.sales_lines SET invoice_date = DATE '2023-12-31' "
                 "WHERE _partition_date = DATE '2024-01-01' AND _source_line = 7")
     out = gr.validate("raw_sales_lines", duckdb_path=db, query_or_table="raw.sales_lines",
-                      partition_filter={"_partition_date": DAY1})
+                      partition_filter={"_partition_date": DAY1}, extra_expectations=EXTRA)
     (f,) = out.errors
     assert f["column"] == "invoice_date" and f["unexpected_count"] == 1
     assert f["sample_unexpected_values"] == ["2023-12-31"]
@@ -284,8 +296,14 @@ def test_example_suite_is_valid_for_gx():
     severities = {e.severity for e in spec.expectations}
     assert severities == {"error", "warn"}
     types = {e.type for e in spec.expectations}
-    assert {"expect_compound_columns_to_be_unique", "expect_column_values_to_be_in_set",
-            "expect_column_values_to_be_between", "expect_table_columns_to_match_set"} <= types
+    assert {"expect_column_values_to_be_between", "expect_column_mean_to_be_between",
+            "unexpected_rows_expectation"} <= types
+    # extra expectations are checked like the file's and appended to them
+    merged = gr.check_suite("raw_sales_lines", extra_expectations=EXTRA)
+    assert [e.type for e in merged.expectations[-len(EXTRA):]] == [e["type"] for e in EXTRA]
+    with pytest.raises(gr.SuiteFileError, match=r"raw_sales_lines\.json: extra_expectations\[1\].*meta.severity"):
+        gr.load_suite("raw_sales_lines", extra_expectations=[
+            EXTRA[0], {"type": "expect_column_to_exist", "kwargs": {"column": "sku"}, "meta": {"severity": "fatal"}}])
 
 
 @pytest.mark.parametrize("content, message", [

@@ -1,7 +1,7 @@
-"""The suite files in expectations/: each one loads and checks with GX, matches sources.yml,
-is wired to a blocking Dagster check, and passes on clean generated data while catching the
-faults it is there for (real GX, real DuckDB; the tiny generated landing zone loaded by the
-ingest engine, without Dagster)."""
+"""The suite files in expectations/: each one loads and checks with GX (a raw suite together
+with the structural expectations derived from sources.yml), is wired to a blocking Dagster
+check, and passes on clean generated data while catching the faults it is there for (real GX,
+real DuckDB; the tiny generated landing zone loaded by the ingest engine, without Dagster)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 from conftest import REPO
 
 from pipelines.quality import gx_runtime as gr
+from pipelines.quality import structural
 
 SUITES_DIR = REPO / "expectations"
 SUITES = sorted(p.stem for p in SUITES_DIR.glob("*.json"))
@@ -27,10 +28,23 @@ LINEAGE = {"_source_file": "text", "_source_line": "integer", "_partition_date":
            "_loaded_at": "timestamp"}
 
 
+def _kind(duckdb_type: str) -> str:
+    """The sources.yml kind of a DuckDB type name."""
+    if duckdb_type.startswith("DECIMAL("):
+        return "decimal"
+    return {"VARCHAR": "text", "BIGINT": "integer", "DATE": "date", "TIMESTAMP WITH TIME ZONE": "timestamp"}[duckdb_type]
+
+
 def _sources_by_table():
     from pipelines.ingest.config import load_sources
 
     return {s.table: s for s in load_sources().values()}
+
+
+def _merged(suite: str) -> gr.SuiteSpec:
+    """A raw suite as the check validates it: the file plus the derived expectations."""
+    source = _sources_by_table()[suite[len("raw_"):]]
+    return gr.load_suite(suite, extra_expectations=structural.derived_expectations(source))
 
 
 # ------------------------------------------------------------------------ the files
@@ -40,6 +54,9 @@ def _sources_by_table():
 def test_suite_file_loads_and_checks_with_gx(suite):
     spec = gr.check_suite(suite)  # structure, GX types and kwargs, SQL parses in DuckDB
     assert spec.name == suite and spec.expectations
+    if suite in RAW_SUITES:  # the derived expectations too, as the check validates them
+        source = _sources_by_table()[suite[len("raw_"):]]
+        spec = gr.check_suite(suite, extra_expectations=structural.derived_expectations(source))
     assert {e.severity for e in spec.expectations} <= {"error", "warn"}
     assert any(e.severity == "error" for e in spec.expectations)
     for e in spec.expectations:
@@ -55,23 +72,25 @@ def test_every_raw_table_has_a_suite():
 def test_raw_suite_columns_and_types_match_sources_yml(suite):
     source = _sources_by_table()[suite[len("raw_"):]]
     expected = {**{c.name: KIND[c.type] for c in source.columns.values()}, **LINEAGE}
-    spec = gr.load_suite(suite)
+    spec = _merged(suite)
     (col_set,) = [e for e in spec.expectations if e.type == "expect_table_columns_to_match_set"]
-    assert set(col_set.kwargs["column_set"]) == set(expected)
+    assert set(col_set.kwargs["column_set"]) == set(expected) and col_set.kwargs["exact_match"] is True
     typed = [e for e in spec.expectations if e.is_sql and "typeof(COLUMNS(b.*))" in e.query]
     assert len(typed) == 1, "one column-types expectation per raw suite"
-    declared = dict(re.findall(r"\('(\w+)', '(\w+)'\)", typed[0].query))
-    assert declared == expected
+    declared = dict(re.findall(r"\('(\w+)', '([A-Z][A-Z0-9(), ]*)'\)", typed[0].query))
+    assert {c: _kind(t) for c, t in declared.items()} == expected
+    assert all(e.meta.get(structural.DERIVED) for e in (col_set, typed[0]))  # from sources.yml, not the file
 
 
 @pytest.mark.parametrize("suite", RAW_SUITES)
 def test_partitioned_suites_check_the_window_and_volume(suite):
     source = _sources_by_table()[suite[len("raw_"):]]
-    spec = gr.load_suite(suite)
+    spec = _merged(suite)
     if source.partitioning == "none":
         assert spec.parameters == frozenset()  # the whole table is validated, no window
         return
-    assert spec.parameters == {"partition_start", "partition_end"}
+    timestamp = source.partition_date_column and source.columns[source.partition_date_column].type == "timestamp"
+    assert spec.parameters == {"partition_start", "partition_end"} | ({"timezone"} if timestamp else set())
     volume = [e for e in spec.expectations if e.is_sql and "volume anomaly" in e.meta.get("why", "")]
     assert len(volume) == 1 and volume[0].severity == "warn"
 
@@ -83,7 +102,7 @@ def test_references_in_sources_yml_are_checked_by_the_suites():
     sources = load_sources()
     masters = {s.master_entity: s.table for s in sources.values() if s.master_entity}
     for source in sources.values():
-        spec = gr.load_suite(f"raw_{source.table}")
+        spec = _merged(f"raw_{source.table}")
         for col in source.columns.values():
             if col.references:
                 ri = [e for e in spec.expectations
@@ -148,18 +167,17 @@ def _window(db: Path, table: str) -> tuple[dt.date, dt.date] | None:
 
 
 def _validate(db: Path, suite: str, window=None, **kw):
+    """As the raw check validates: the derived expectations and the suite file together."""
     table = suite[len("raw_"):]
     window = window or _window(db, table)
-    return gr.validate(suite, duckdb_path=db, query_or_table=f"raw.{table}",
-                       partition_filter={"_partition_date": window} if window else None,
-                       on_missing_table="fail", **kw)
+    return structural.validate_raw(table, duckdb_path=db, window=window, **kw)
 
 
 @pytest.mark.parametrize("suite", RAW_SUITES)
 def test_clean_generated_data_passes_every_error_expectation(tiny_warehouse, suite):
     out = _validate(tiny_warehouse, suite)
     assert out.success_blocking, out.summary()
-    assert out.skipped == [] and out.evaluated == len(gr.load_suite(suite).expectations)
+    assert out.skipped == [] and out.evaluated == len(_merged(suite).expectations)
 
 
 @pytest.fixture
@@ -228,8 +246,9 @@ def test_types_uniqueness_ranges_and_value_sets(broken):
     failed = {(f["expectation_type"], f["column"]) for f in out.errors}
     types = next(f for f in out.errors if f["expectation_type"] == "unexpected_rows_expectation"
                  and f["column"] is None)
-    assert types["sample_unexpected_values"] == [
-        {"column_name": "amount_paid", "expected_kind": "decimal", "actual_type": "VARCHAR"}]
+    (mistyped,) = types["sample_unexpected_values"]
+    assert mistyped["column_name"] == "amount_paid" and mistyped["actual_type"] == "VARCHAR"
+    assert mistyped["expected_type"].startswith("DECIMAL(")  # the raw table's type (load.py)
     duplicate = next(f for f in out.errors if f["column"] == "record_type,invoice_no,payment_no")
     assert duplicate["sample_unexpected_values"][0]["record_type"] == "INVOICE"  # payment_no NULL
     assert ("expect_column_pair_values_a_to_be_greater_than_b", "payment_date") in failed
@@ -244,7 +263,8 @@ def test_weekly_stock_window_is_monday_to_sunday(broken):
     out = _validate(broken, "raw_stock_reports", (week, sunday))
     (window,) = [f for f in out.errors if f["column"] == "report_date"]
     assert window["unexpected_count"] >= 1
-    assert out.parameters == {"partition_start": f"{week}T00:00:00", "partition_end": f"{sunday}T00:00:00"}
+    assert out.parameters == {"partition_start": f"{week}T00:00:00", "partition_end": f"{sunday}T00:00:00",
+                              "timezone": "Asia/Shanghai"}
     # the Monday after is also a WARN (reports are as of Sunday), not a second ERROR
     assert sorted(f["severity"] for f in out.failed if f["column"] == "report_date") == ["error", "warn"]
 
@@ -285,7 +305,53 @@ def test_a_missing_master_table_fails_in_the_pipeline_and_is_skipped_ad_hoc(brok
     (f,) = strict.errors
     assert f["column"] == "rep_code" and "master_reps" in f["exception"]
     # the rollback patch: the expectations after the broken one still ran cleanly
-    assert strict.evaluated == len(gr.load_suite("raw_sales_lines").expectations)
-    loose = gr.validate("raw_sales_lines", duckdb_path=broken, query_or_table="raw.sales_lines",
-                        partition_filter={"_partition_date": day})
+    assert strict.evaluated == len(_merged("raw_sales_lines").expectations)
+    loose = _validate(broken, "raw_sales_lines", (day, day), on_missing_table="skip")
     assert loose.success_blocking and [s["column"] for s in loose.skipped] == ["rep_code"]
+
+
+def test_visit_window_is_the_day_in_the_company_time_zone(tiny_warehouse, tmp_path, monkeypatch):
+    """check_in's partition day is taken in company.yml's time zone (the suite parameter
+    ``timezone``), not in a zone written into the suite."""
+    day = _one_day(tiny_warehouse, "visits")
+    assert _validate(tiny_warehouse, "raw_visits", (day, day)).success_blocking
+    config = tmp_path / "company"
+    config.mkdir()
+    (config / "company.yml").write_text("company:\n  timezone: America/Los_Angeles\n", encoding="utf-8")
+    monkeypatch.setenv("DWH_CONFIG", str(config))
+    out = _validate(tiny_warehouse, "raw_visits", (day, day))
+    assert out.parameters["timezone"] == "America/Los_Angeles"
+    (window,) = [f for f in out.errors if f["column"] == "check_in"]
+    assert window["expectation_type"] == "unexpected_rows_expectation" and window["unexpected_count"] >= 1
+
+
+def test_requires_sources_name_sources_of_sources_yml():
+    from pipelines.ingest.config import load_sources
+
+    names = set(load_sources())
+    required = {}
+    for suite in MODEL_SUITES:
+        value = gr.load_suite(suite).meta.get("requires_sources")
+        if value is not None:
+            assert isinstance(value, list) and set(value) <= names, (suite, value)
+            required[suite] = value
+    assert required == {"mart_inventory_days": ["stock"], "mart_inventory_turnover": ["stock"],
+                        "mart_visit_compliance": ["visits"], "mart_visit_compliance_customers": ["visits"]}
+
+
+def test_a_hand_written_reference_to_an_undelivered_master_is_skipped(broken, tmp_path, monkeypatch):
+    """A company without the organisation master: raw.master_branches stays empty, and the suites'
+    own checks against it are skipped (named in the outcome), not failed."""
+    day = _one_day(broken, "sales_lines")
+    _sql(broken, "DELETE FROM raw.master_branches")
+    strict = _validate(broken, "raw_sales_lines", (day, day))
+    assert [f["column"] for f in strict.errors] == ["branch_code"]  # delivered: an empty master is an error
+    config = tmp_path / "company"
+    config.mkdir()
+    (config / "company.yml").write_text((REPO / "company.yml").read_text(encoding="utf-8")
+                                        + "\nsources:\n  branches: {delivered: false}\n", encoding="utf-8")
+    monkeypatch.setenv("DWH_CONFIG", str(config))
+    out = _validate(broken, "raw_sales_lines", (day, day))
+    assert out.success_blocking, out.summary()
+    assert [(s["column"], s["reason"]) for s in out.skipped] == [
+        ("branch_code", "reads raw.master_branches: branches not delivered (company.yml)")]
