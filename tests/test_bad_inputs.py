@@ -78,7 +78,32 @@ override_invalid_grade                  credit_overr.   quarantine invalid_grade
 override_missing_approver               credit_overr.   quarantine missing_approver, line 3
 override_bad_quarter                    credit_overr.   quarantine bad_enum, line 3
 override_duplicate                      credit_overr.   quarantine duplicate_key, line 3
+cr_only_line_endings                    sales_lines     tolerated: old-Mac CR line ends, true lines
+header_field_over_128k                  sales_lines     tolerated: the huge extra column is ignored
+html_error_page_as_jsonl                visits          file refused no_good_rows, day kept, rows kept
+json_array_as_jsonl                     visits          file refused mostly_unparseable, day kept
+mostly_unparseable_csv                  receivables     file refused mostly_unparseable, day kept
+html_error_page_as_csv                  sales_lines     file error no_header, line 1
+upper_case_extension                    sales_lines     tolerated: sales_20240102.CSV is read
+fractional_integer                      sales_lines     quarantine bad_number, line 3 (qty 2.5)
+fractional_line_no                      sales_lines     quarantine bad_number; the real line 2 loads
+hex_integer                             sales_lines     quarantine bad_number, line 3 (0x10)
+net_amount_in_cents                     sales_lines     quarantine amount_mismatch, line 3
+unrecognised_optional_header            sales_lines     tolerated; header listed ignored, column missing
+excel_error_cells                       stock (xlsx)    quarantine excel_error, rows 3 and 4
+excel_error_text_in_csv                 receivables     quarantine excel_error, line 3
+json_line_over_the_limit                visits          quarantine line_too_long, line 2 alone
+not_an_xlsx_named_xlsx                  stock (xlsx)    file error not_xlsx
+backslash_escaped_quote                 receivables     file error unterminated_quote naming \\"
+parquet_column_file_row_number          sales_lines     tolerated: the extra column is ignored
 ======================================  ==============  ==========================================
+
+Outcome **refused** (issue 16): a file that is mostly not what its name claims (none of its rows
+can be parsed, or more than ``max_unparseable_share`` of them) fails its partition like a file
+error and the partition keeps its last good rows, but the quarantine records every row read,
+with ``raw.load_log`` status ``refused``. Files nobody reads, impossible dates in names, a row
+settled by delivery time, raw lines kept whole and unreadable (permission) files are tested
+below the catalogue.
 
 Sanity bounds (``absurd_value``) come from ``max_abs`` in ``pipelines/ingest/sources.yml``; the
 cases build their absurd values from that configuration. The credit-rating gate that refuses to
@@ -195,12 +220,19 @@ class Tolerated:
 
 
 @dataclass(frozen=True)
+class Refused:
+    code: str  # no_good_rows | mostly_unparseable
+    file: str
+    quarantined: list[tuple[str, int, str]]  # what the quarantine records of the file
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     source: str
     wrong: str
     files: dict[str, bytes | Callable[[Path], bytes]]
-    expect: FileFails | Quarantined | Tolerated
+    expect: FileFails | Quarantined | Tolerated | Refused
 
 
 CASES = [
@@ -429,7 +461,89 @@ CASES = [
     Case("override_duplicate", "credit_overrides", "two overrides for one customer and quarter",
          {OVR_F: lines(OVERRIDES_HEADER, OVR_GOOD, OVR_GOOD.replace(",3,", ",4,"))},
          Quarantined([(OVR_F, 3, "duplicate_key")], loaded=1)),
+    # --- hostile files (issue 16) ----------------------------------------------------------------
+    Case("cr_only_line_endings", "sales_lines", "old Mac line endings: CR only",
+         {SALES_F: "\r".join([SALES_HEADER, GOOD, GOOD.replace("I1,1,", "I1,2,")]).encode() + b"\r"},
+         Tolerated("SELECT line_no, _source_line FROM raw.sales_lines ORDER BY 1", [(1, 2), (2, 3)])),
+    Case("header_field_over_128k", "sales_lines", "an extra header field of 200,000 characters",
+         {SALES_F: (SALES_HEADER + "," + "x" * 200_000 + "\n" + GOOD + ",extra\n").encode()},
+         Tolerated("SELECT invoice_no, line_no FROM raw.sales_lines", [("I1", 1)])),
+    Case("html_error_page_as_jsonl", "visits", "a 502 Bad Gateway page saved as the day's visit log",
+         {VISITS_F: b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<h1>502 Bad Gateway</h1>\n"
+                    b"</body>\n</html>\n"},
+         Refused("no_good_rows", VISITS_F, [(VISITS_F, n, "bad_json") for n in range(1, 7)])),
+    Case("json_array_as_jsonl", "visits", "a JSON array of visits instead of one object a line",
+         {VISITS_F: ("[\n" + visit() + ",\n" + visit(visit_id="V2") + "\n]\n").encode()},
+         Refused("mostly_unparseable", VISITS_F, [(VISITS_F, 1, "bad_json"), (VISITS_F, 2, "bad_json"),
+                                                   (VISITS_F, 3, "file_refused"), (VISITS_F, 4, "bad_json")])),
+    Case("mostly_unparseable_csv", "receivables", "two of three rows with a date nobody writes",
+         {RECV_F: lines(RECV_HEADER, RGOOD, RGOOD.replace("I1,", "I2,").replace("2024-01-02,2024-02-01", "Jan 2,Feb 1"),
+                        RGOOD.replace("I1,", "I3,").replace("2024-01-02,2024-02-01", "Jan 2,Feb 1"))},
+         Refused("mostly_unparseable", RECV_F, [(RECV_F, 2, "file_refused"), (RECV_F, 3, "bad_date"),
+                                                 (RECV_F, 4, "bad_date")])),
+    Case("html_error_page_as_csv", "sales_lines", "the same 502 page saved as the day's sales file",
+         {SALES_F: b"<html>\n<head><title>502 Bad Gateway</title></head>\n</html>\n"},
+         FileFails("no_header", SALES_F, 1)),
+    Case("upper_case_extension", "sales_lines", "the file name ends in .CSV",
+         {"sales/2024/01/sales_20240102.CSV": sales([GOOD]).encode()},
+         Tolerated("SELECT invoice_no, _source_file FROM raw.sales_lines", [("I1", "sales/2024/01/sales_20240102.CSV")])),
+    Case("fractional_integer", "sales_lines", "qty 2.5 in an integer column",
+         {SALES_F: sales([GOOD, GOOD.replace("I1,1,", "I1,2,").replace(",5,10.00,0,50.00,", ",2.5,10.00,0,25.00,")]).encode()},
+         Quarantined([(SALES_F, 3, "bad_number")], loaded=1)),
+    Case("fractional_line_no", "sales_lines", "line_no 1.6 next to the real line 2",
+         {SALES_F: sales([GOOD.replace("I1,1,", "I1,1.6,"), GOOD.replace("I1,1,", "I1,2,")]).encode()},
+         Quarantined([(SALES_F, 2, "bad_number")], loaded=1)),
+    Case("hex_integer", "sales_lines", "qty written 0x10",
+         {SALES_F: sales([GOOD, GOOD.replace("I1,1,", "I1,2,").replace(",5,10.00,0,50.00,", ",0x10,10.00,0,160.00,")]).encode()},
+         Quarantined([(SALES_F, 3, "bad_number")], loaded=1)),
+    Case("net_amount_in_cents", "sales_lines", "a net amount 100 times qty x unit price",
+         {SALES_F: sales([GOOD, GOOD.replace("I1,1,", "I1,2,").replace(",0,50.00,", ",0,5000.00,")]).encode()},
+         Quarantined([(SALES_F, 3, "amount_mismatch")], loaded=1)),
+    Case("unrecognised_optional_header", "sales_lines", "rep_code sent as sales_rep",
+         {SALES_F: sales([GOOD]).replace(",rep_code", ",sales_rep").encode()},
+         Tolerated("SELECT rep_code, (SELECT ignored_headers || ' ' || missing_columns FROM raw.load_log "
+                   "WHERE source = 'sales_lines') FROM raw.sales_lines", [(None, '["sales_rep"] ["rep_code"]')])),
+    Case("excel_error_cells", "stock", "#DIV/0! and #N/A cells (a formula gone wrong) in a workbook",
+         {STOCK_X: lambda tmp: _xlsx_with_errors()},
+         Quarantined([(STOCK_X, 3, "excel_error"), (STOCK_X, 4, "excel_error")], loaded=3)),
+    Case("excel_error_text_in_csv", "receivables", "#REF! exported as text into an amount",
+         {RECV_F: lines(RECV_HEADER, RGOOD, RGOOD.replace("I1,", "I2,").replace(",50.00,", ",#REF!,"))},
+         Quarantined([(RECV_F, 3, "excel_error")], loaded=1)),
+    Case("json_line_over_the_limit", "visits", "one JSON line of 2.5 MB between good ones",
+         {VISITS_F: jsonl(visit(), visit(visit_id="V2", notes="x" * 2_500_000), visit(visit_id="V3"))},
+         Quarantined([(VISITS_F, 2, "line_too_long")], loaded=2)),
+    Case("not_an_xlsx_named_xlsx", "stock", "a CSV file named .xlsx",
+         {STOCK_X: lines(STOCK_HEADER, SGOOD), STOCK_OK: lines(STOCK_HEADER, SGOOD)},
+         FileFails("not_xlsx", STOCK_X, None, "not a zip archive")),
+    Case("backslash_escaped_quote", "receivables", 'a quote escaped as \\" inside a quoted value',
+         {RECV_F: lines(RECV_HEADER, RGOOD) + b'INVOICE,"I2 \\"x\\"",C001,2024-01-02,2024-02-01,50.00,,,\n'},
+         FileFails("unterminated_quote", RECV_F, None, "backslash")),
+    Case("parquet_column_file_row_number", "sales_lines", "a Parquet file with its own file_row_number column",
+         {"sales/2024/01/sales_20240102.parquet": parquet(
+             f"SELECT *, 7 AS file_row_number FROM ({SALES_PQ})")},
+         Tolerated("SELECT line_no, _source_line FROM raw.sales_lines ORDER BY 1", [(1, 1), (2, 2)])),
 ]
+
+
+def _xlsx_with_errors() -> bytes:
+    """A stock workbook whose cells hold cached Excel errors (what a broken formula leaves)."""
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, STOCK_HEADER.split(","))
+    ws.write_row(1, 0, SGOOD.split(","))
+    ws.write_row(2, 0, SGOOD.replace("-07", "-06").split(","))
+    ws.write_formula(2, 4, "=1/0", None, "#DIV/0!")  # sold_qty
+    ws.write_row(3, 0, SGOOD.replace("-07", "-05").split(","))
+    ws.write_formula(3, 5, "=NA()", None, "#N/A")  # closing_qty: required
+    ws.write_row(4, 0, SGOOD.replace("-07", "-04").split(","))
+    ws.write_row(5, 0, SGOOD.replace("-07", "-03").split(","))
+    wb.close()
+    return buf.getvalue()
 
 
 def test_catalogue_is_complete_and_documented():
@@ -495,6 +609,15 @@ def test_bad_input(case: Case, tmp_path):
         assert con.execute(f"SELECT count(*) FROM raw.load_log WHERE source = '{case.source}' AND {where}").fetchone()[0] == 0
         assert con.execute(f"SELECT count(*) FROM raw.quarantine WHERE source = '{case.source}' AND {where}").fetchone()[0] == 0
         assert all(f["partition_date"] != (lf.partition_date and lf.partition_date.isoformat()) for f in result.files)
+    elif isinstance(expect, Refused):
+        assert [(e.code, e.relpath) for e in result.errors] == [(expect.code, expect.file)], [str(e) for e in result.errors]
+        assert "refused" in str(result.errors[0]) and "keeps its last good rows" in str(result.errors[0])
+        assert [(f, l, c) for f, l, c, _ in q_rows] == expect.quarantined, q_rows
+        lf = next(f for f in find_files(source, landing, START, END, include_refused=True) if f.relpath == expect.file)
+        assert con.execute(f"SELECT count(*) FROM {table} WHERE _partition_date = DATE '{lf.partition_date}'"
+                           ).fetchone()[0] == 0  # nothing loaded (the day had nothing before)
+        assert con.execute(f"SELECT status, rows_read, rows_quarantined FROM raw.load_log WHERE source = '{case.source}'"
+                           ).fetchall() == [("refused", len(expect.quarantined), len(expect.quarantined))]
     elif isinstance(expect, Quarantined):
         assert result.errors == [], [str(e) for e in result.errors]
         assert [(f, l, c) for f, l, c, _ in q_rows] == expect.rows, q_rows
@@ -530,3 +653,164 @@ def test_failed_partition_keeps_its_previous_load(tmp_path):
     result = load_window(con, "receivables", landing, START, END, tmp_path / "tmp")
     assert [e.code for e in result.errors] == ["unterminated_quote"]
     assert con.execute("SELECT * EXCLUDE (_load_id, _loaded_at) FROM raw.receivables").fetchall() == before
+
+
+# --- beyond the catalogue: files nobody reads, delivery time, raw lines, permissions, releases ----
+
+
+def test_files_no_layout_reads_and_impossible_dates_are_reported(tmp_path, monkeypatch):
+    case = next(c for c in CASES if c.id == "thousands_separators")
+    con, landing, _ = run_case(case, tmp_path)
+    write(landing / "sales/2024/01/sales_20240230.csv", sales([GOOD]))  # no such day
+    write(landing / "sales/2024/01/sales_20240102.csv.bak", sales([GOOD]))  # nobody reads it
+    write(landing / "sales/README.txt", "exports of the ERP")
+    result = load_window(con, "sales_lines", landing, START, END, tmp_path / "tmp")
+    assert [(u.relpath, u.code) for u in result.unseen] == [
+        ("sales/2024/01/sales_20240102.csv.bak", "unmatched_file"), ("sales/2024/01/sales_20240230.csv", "bad_file_date"),
+        ("sales/README.txt", "unmatched_file")]
+    assert "not a real date" in result.unseen[1].message
+    assert con.execute("SELECT _source_file, status FROM raw.load_log WHERE status <> 'loaded' ORDER BY 1").fetchall() == [
+        ("sales/2024/01/sales_20240102.csv.bak", "unmatched_file"), ("sales/2024/01/sales_20240230.csv", "bad_file_date"),
+        ("sales/README.txt", "unmatched_file")]
+    # the check the ingest asset emits fails at ERROR naming them
+    from pipelines.ingest.assets import landing_files_result
+
+    check = landing_files_result(result)
+    assert not check.passed and check.severity.value == "ERROR" and "sales_20240230.csv" in check.description
+    # listed under `ignore:` in company.yml, a file is left alone on purpose
+    folder = tmp_path / "company"
+    folder.mkdir()
+    (folder / "company.yml").write_text("ignore: ['sales/README.txt', 'sales/*/*/*.bak']\n", encoding="utf-8")
+    monkeypatch.setenv("DWH_CONFIG", str(folder))
+    result = load_window(con, "sales_lines", landing, START, END, tmp_path / "tmp")
+    assert [u.relpath for u in result.unseen] == ["sales/2024/01/sales_20240230.csv"]
+    assert con.execute("SELECT count(*) FROM raw.load_log WHERE status <> 'loaded'").fetchone()[0] == 1
+
+
+def test_conflicting_copies_of_a_line_are_settled_by_delivery_time(tmp_path):
+    import os
+
+    case = next(c for c in CASES if c.id == "thousands_separators")
+    con, landing, _ = run_case(case, tmp_path)
+    old = write(landing / "sales/2024/01/sales_20240102.csv", sales([GOOD]))  # qty 5
+    new = landing / "sales/2024/01/sales_20240102.parquet"  # the same line with qty 3, delivered later
+    duckdb.connect().execute(f"COPY (SELECT * REPLACE (3 AS qty, 30.00 AS net_amount) FROM ({SALES_PQ}) "
+                             f"WHERE line_no = 1) TO '{new}' (FORMAT parquet)")
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(new, (1_700_000_600, 1_700_000_600))
+    load_window(con, "sales_lines", landing, START, END, tmp_path / "tmp")
+    assert con.execute("SELECT qty, _source_file FROM raw.sales_lines").fetchall() == [(3, "sales/2024/01/sales_20240102.parquet")]
+    (file, code, message), = con.execute("SELECT _source_file, reason_code, message FROM raw.quarantine "
+                                         "WHERE source = 'sales_lines'").fetchall()
+    assert (file, code) == ("sales/2024/01/sales_20240102.csv", "duplicate_key") and "delivered later" in message
+    os.utime(old, (1_700_001_200, 1_700_001_200))  # re-delivered: now the CSV is the later one
+    load_window(con, "sales_lines", landing, START, END, tmp_path / "tmp")
+    assert con.execute("SELECT qty FROM raw.sales_lines").fetchall() == [(5,)]
+
+
+def test_quarantine_keeps_the_whole_raw_line(tmp_path):
+    bad_line = '{"visit_id": "V9", "rep_code": "R01", "notes": "' + "y" * 500 + '"'  # cut: no closing brace
+    case = Case("raw", "visits", "", {VISITS_F: jsonl(visit(), bad_line)}, Quarantined([], 0))
+    con, _, _ = run_case(case, tmp_path)
+    assert con.execute("SELECT raw_row FROM raw.quarantine WHERE reason_code = 'bad_json'").fetchall() == [(bad_line,)]
+    case = Case("raw", "sales_lines", "",
+                {SALES_F: sales([GOOD, GOOD.replace("I1,1,", "I1,2,").replace("P01", "P99")]).encode()}, Quarantined([], 0))
+    con, _, _ = run_case(case, tmp_path / "csv")
+    (raw,), = con.execute("SELECT raw_row FROM raw.quarantine WHERE reason_code = 'unknown_sku'").fetchall()
+    assert json.loads(raw) == dict(zip(SALES_HEADER.split(","), GOOD.replace("I1,1,", "I1,2,").replace("P01", "P99").split(",")))
+
+
+def _load_as(uid: int | None, landing: str, tmp: str) -> dict:
+    """In a fresh process: load the masters, receivables and visits as user ``uid`` (every module
+    imported first, then the privileges dropped), and say what each load reported."""
+    import _strptime  # noqa: F401 - modules the readers use, imported while they can still be read
+    import codecs  # noqa: F401
+    import csv  # noqa: F401
+    import encodings.gbk  # noqa: F401
+    import os
+    import xml.etree.ElementTree  # noqa: F401
+    import zipfile  # noqa: F401
+
+    import pyarrow  # noqa: F401
+
+    from pipelines.ingest.load import load_window
+
+    con = duckdb.connect()
+    if uid is not None:
+        os.setuid(uid)
+    out = {}
+    for s in ("customers", "products", "reps", "receivables", "visits"):
+        r = load_window(con, s, Path(landing), START, END, Path(tmp))
+        out[s] = [(e.code, e.relpath, str(e)) for e in r.errors]
+    con.execute("BEGIN")  # no transaction was left open
+    con.execute("COMMIT")
+    return out
+
+
+def test_a_file_without_read_permission_is_a_file_error(tmp_path):
+    """In a child process as an unprivileged user (root reads everything): every reader names the
+    file, and the connection is left usable."""
+    import multiprocessing
+    import os
+    import shutil
+    import tempfile
+
+    case = next(c for c in CASES if c.id == "thousands_separators")
+    _, landing, _ = run_case(case, tmp_path)
+    write(landing / VISITS_F, jsonl(visit()).decode())
+    shared = Path(tempfile.mkdtemp(prefix="dwh-perm-"))  # pytest's own temp root is private to root
+    try:
+        shutil.copytree(landing, shared / "landing")
+        for p in [shared, *shared.rglob("*")]:
+            os.chmod(p, 0o777 if p.is_dir() else 0o644)
+        for rel in (RECV_F, VISITS_F):
+            os.chmod(shared / "landing" / rel, 0)
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            out = pool.apply(_load_as, (65534 if os.geteuid() == 0 else None, str(shared / "landing"),
+                                        str(shared / "tmp")))
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert [(c, f) for c, f, _ in out["receivables"]] == [("unreadable", RECV_F)]
+    assert [(c, f) for c, f, _ in out["visits"]] == [("unreadable", VISITS_F)]
+    assert all("permission denied" in text for *_, text in out["receivables"] + out["visits"])
+
+
+def test_late_master_data_releases_quarantined_rows(tmp_path):
+    """A sale for a customer whose master row comes a day later: quarantined (blocked by the code),
+    then released when the extract arrives and its day is re-run; the quarantine keeps the record."""
+    case = Case("late", "sales_lines", "",
+                {SALES_F: sales([GOOD, GOOD.replace("I1,1,", "I1,2,").replace("C001", "C003")]).encode()}, Quarantined([], 0))
+    con, landing, results = run_case(case, tmp_path)
+    assert con.execute("SELECT reason_code, blocked_by FROM raw.quarantine").fetchall() == [("unknown_customer", "C003")]
+    write(landing / "master/2024/01/03/customers.csv", (CUSTOMERS2 + CUSTOMERS.splitlines()[1]
+          .replace("C001,Acme", "C003,Late") + "\n").replace(",ACTIVE,2024-01-01", ",ACTIVE,2024-01-03"))
+    masters = load_window(con, "customers", landing, START, END, tmp_path / "tmp")
+    assert masters.releasable == {"sales_lines": [date(2024, 1, 2)]}
+    again = load_window(con, "sales_lines", landing, date(2024, 1, 2), date(2024, 1, 2), tmp_path / "tmp")
+    assert again.released == 1 and again.rows_loaded == 2 and again.rows_quarantined == 0
+    assert con.execute("SELECT customer_code FROM raw.sales_lines ORDER BY 1").fetchall() == [("C001",), ("C003",)]
+    assert con.execute("SELECT reason_code, blocked_by, released_at IS NOT NULL, released_by_load = ? "
+                       "FROM raw.quarantine", [again.load_id]).fetchall() == [("unknown_customer", "C003", True, True)]
+    # the release is idempotent: running the day again keeps one record and loads the same rows
+    load_window(con, "sales_lines", landing, date(2024, 1, 2), date(2024, 1, 2), tmp_path / "tmp")
+    assert con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0] == 1
+    assert load_window(con, "customers", landing, START, END, tmp_path / "tmp").releasable == {}
+
+
+def test_release_sensor_requests_the_partitions(tmp_path):
+    from pipelines.ingest.assets import request_release
+    from pipelines.ingest.sensors import release_requests
+
+    import os
+    os.environ["DWH_HOME"] = str(tmp_path)
+    try:
+        request_release("run1-customers", {"sales_lines": [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 9)],
+                                           "stock": [date(2024, 1, 1), date(2024, 1, 8)]})
+        got = release_requests(tmp_path / "state" / "releases", set())
+    finally:
+        del os.environ["DWH_HOME"]
+    assert got["seen"] == ["run1-customers"]
+    assert [(r["job_name"], r["start"], r["end"]) for r in got["runs"]] == [
+        ("daily_pipeline", "2024-01-02", "2024-01-03"), ("daily_pipeline", "2024-01-09", "2024-01-09"),
+        ("weekly_stock", "2024-01-01", "2024-01-08")]
+    assert release_requests(tmp_path / "state" / "releases", {"run1-customers"})["runs"] == []
