@@ -3,7 +3,9 @@
     `credit_grade(k, o)`: a SQL CASE giving the grade 1–5 from the letters (A/B/C) of the key
     indicators `k` (a list of four column names, the last one K4 payment reputation) and of the
     other indicators `o` (a list of five column names). Conditions are written as R6 lists them
-    and evaluated in that order: the first match wins.
+    and evaluated in that order: the first match wins. Every letter must be present: a letter
+    that is not available (null, its source not delivered) is not graded around; the caller
+    computes no grade for such a row (int_credit_grades: rating_status INCOMPLETE).
 -#}
 {% macro credit_grade(k, o) -%}
   {%- set k4 = k[-1] -%}
@@ -58,3 +60,26 @@
   ({% for c in cols %}(case when {{ c }} = '{{ letter }}' then 1 else 0 end){{ ' + ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
+{#- Missing data in the rating (R6): what an indicator lacks, as a list (empty when it is available).
+
+    `names` are the sources ('receivables') and source columns ('customers.declared_annual_turnover')
+    the indicator is computed from (macro is_delivered, var undelivered). By default the indicator
+    is not available when any of them is not delivered; with `all_of=true` only when none of them
+    is (O2: either licence alone still gives a letter). A column of a source that is not delivered
+    at all is named by its source: ['customers.founded_date'] gives ['customers'] when the whole
+    customer master is missing. -#}
+{% macro credit_undelivered(names, all_of=false) -%}
+  {%- set missing = var('undelivered', []) -%}
+  {%- set ns = namespace(out=[], count=0) -%}
+  {%- for name in names -%}
+    {%- if not is_delivered(name) -%}
+      {%- set ns.count = ns.count + 1 -%}
+      {%- set shown = name.split('.')[0] if ('.' in name and name.split('.')[0] in missing) else name -%}
+      {%- if shown not in ns.out -%}{%- set ns.out = ns.out + [shown] -%}{%- endif -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if ns.count == 0 or (all_of and ns.count < names | length) -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {{ return(ns.out) }}
+{%- endmacro %}

@@ -5,7 +5,8 @@
       as_of_date, invoice_no, customer_key, customer_code, invoice_date, due_date, amount_due,
       amount_paid (instalments received on or before as_of_date), open_amount
       (amount_due − amount_paid), is_overdue (open and as_of_date past due_date) and
-      days_overdue (days from due_date to as_of_date while open, else 0).
+      days_overdue (days from due_date to as_of_date while open, else 0). Amounts are of the
+      company's amount type (macro amount_type: numeric(18, var amount_scale)).
 
     Examples:
       {{ receivables_as_of("(select cast('2024-06-30' as date) as as_of_date)") }}
@@ -20,8 +21,8 @@ select
     r.invoice_date,
     r.due_date,
     r.amount_due,
-    cast(coalesce(sum(p.amount_paid), 0) as numeric(18, 2))                as amount_paid,
-    cast(r.amount_due - coalesce(sum(p.amount_paid), 0) as numeric(18, 2)) as open_amount,
+    cast(coalesce(sum(p.amount_paid), 0) as {{ amount_type() }})           as amount_paid,
+    cast(r.amount_due - coalesce(sum(p.amount_paid), 0) as {{ amount_type() }}) as open_amount,
     (r.amount_due - coalesce(sum(p.amount_paid), 0) > 0 and d.as_of_date > r.due_date) as is_overdue,
     cast(case
         when r.amount_due - coalesce(sum(p.amount_paid), 0) > 0 and d.as_of_date > r.due_date

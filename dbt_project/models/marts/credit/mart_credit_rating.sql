@@ -2,9 +2,13 @@
 -- the computed grade, the sales director's override (accepted rows of the overrides file),
 -- the final grade, the credit score, the change against the previous quarter's final grade,
 -- and the recommended credit limit and action (rules.yml grade_actions).
+-- rating_status (int_credit_grades): NEW, INCOMPLETE (an indicator is not available because the
+-- company does not deliver its source: no computed grade or score; not_available says what is
+-- missing) or RATED. An override still sets the final grade of a NEW or INCOMPLETE row.
 -- All quarters are computed on every build: each quarter reads only data dated on or before
 -- its last day (int_credit_indicators), so rebuilding never changes a past quarter's rating.
 {%- set actions = rule('r6_credit.grade_actions') or {} %}
+{%- set scale = var('amount_scale', 2) | int %}
 
 with grades as (
     select * from {{ ref('int_credit_grades') }}
@@ -50,7 +54,8 @@ select
     territory_code,
     rep_code,
     channel_type,
-    case when is_new then 'NEW' else 'RATED' end                  as rating_status,
+    cast(rating_status as {{ dbt.type_string() }})                as rating_status,
+    not_available,
     first_invoice_date,
     cast(days_since_first_invoice as integer)                     as days_since_first_invoice,
     k1_value, k1_letter, k1_reason,
@@ -81,12 +86,17 @@ select
         when final_grade > previous_final_grade_any then 'down'
         else 'same'
     end                                                           as grade_change,
-    credit_limit                                                  as current_credit_limit,
+    cast(credit_limit as {{ amount_type() }})                     as current_credit_limit,
+    {%- if is_delivered('customers.credit_limit') %}
     case
         {%- for grade, a in actions.items() %}
-        when final_grade = {{ grade }} then cast(round(coalesce(credit_limit, 0) * (1 + {{ a['limit_change'] }}), 2) as numeric(18, 2))
+        when final_grade = {{ grade }} then cast(round(coalesce(credit_limit, 0) * (1 + {{ a['limit_change'] }}), {{ scale }}) as {{ amount_type() }})
         {%- endfor %}
     end                                                           as recommended_credit_limit,
+    {%- else %}
+    -- the company's customer master has no credit limit: nothing to scale
+    cast(null as {{ amount_type() }})                             as recommended_credit_limit,
+    {%- endif %}
     case
         {%- for grade, a in actions.items() %}
         when final_grade = {{ grade }} then cast({{ a['limit_change'] }} as numeric(5, 2))
