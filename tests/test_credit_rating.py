@@ -10,7 +10,12 @@ time); the second rating is a three-quarter backfill through the CLI path. Overr
 ingest make the rating of their quarter fail, naming the rows.
 
 The grade rule itself is covered by the dbt unit tests of int_credit_grades (every condition of
-every grade and the first-match precedence), run here through ``dbt test``.
+every grade and the first-match precedence), run here through ``dbt test``, and so are the rules
+for missing data (unit tests of int_credit_indicators, int_credit_grades and mart_credit_rating):
+no receivable due gives K4 B; an indicator whose source the company does not deliver is not
+available and the rating INCOMPLETE, without grade. On the generated data, a company without
+receivables (company.yml) gets INCOMPLETE ratings that pass the mart's tests and GX suite, and a
+report that says what is missing.
 """
 
 from __future__ import annotations
@@ -143,6 +148,16 @@ def test_mart_contents(staged):
         # every reason is written
         assert con.execute("""select count(*) from marts.mart_credit_rating where k1_reason is null
                               or k4_reason is null or o2_reason is null or o5_reason is null""").fetchone()[0] == 0
+        # the sample company delivers every source: nothing is INCOMPLETE, every letter is there
+        assert {r[0] for r in con.execute("select distinct rating_status from marts.mart_credit_rating").fetchall()} \
+            == {"NEW", "RATED"}
+        assert con.execute("""select count(*) from marts.mart_credit_rating where not_available is not null
+                              or k1_letter is null or k4_letter is null or o2_letter is null""").fetchone()[0] == 0
+        # no receivable due in the trailing window: no payment record yet, K4 B (never A)
+        no_record = con.execute("""select k4_letter, k4_reason, count(*) from marts.mart_credit_rating
+                                   where k4_on_time_share is null group by all""").fetchall()
+        assert no_record and all(letter == "B" and reason.startswith("no payment record yet")
+                                 for letter, reason, _ in no_record), no_record
     finally:
         con.close()
 
@@ -248,4 +263,93 @@ def test_grade_rule_unit_tests(staged):
     proc = _run(staged["env"], "-m", "pipelines", "dbt", "test", "--select", "int_credit_grades,test_type:unit")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "credit_grade_every_condition_and_precedence" in proc.stdout
-    assert "PASS=2" in proc.stdout
+    assert "incomplete_rating_has_no_grade_and_no_score" in proc.stdout
+    assert "PASS=3" in proc.stdout
+
+
+MISSING_DATA_UNIT_TESTS = {
+    "k4_without_receivable_due_is_b",
+    "receivables_not_delivered_k4_not_available",
+    "undelivered_customer_column_indicator_not_available",
+    "customers_not_delivered_every_attribute_indicator_not_available",
+    "one_licence_not_delivered_o2_from_the_other",
+    "incomplete_rating_has_no_grade_and_no_score",
+    "incomplete_rating_final_grade_is_the_override",
+}
+
+
+def test_missing_data_unit_tests(staged, tmp_path):
+    """The dbt unit tests of the credit models pass, among them the missing-data ones (each sets
+    the var undelivered itself)."""
+    result = run_dbt(["test", "--select", "int_credit_indicators,test_type:unit int_credit_grades,test_type:unit "
+                      "mart_credit_rating,test_type:unit"], warehouse=staged["home"] / "warehouse" / "warehouse.duckdb",
+                     workdir=tmp_path / "dbt")
+    statuses = {r["unique_id"].split(".")[-1]: r["status"] for r in result.run_results["results"]}
+    assert MISSING_DATA_UNIT_TESTS <= set(statuses), sorted(statuses)
+    assert set(statuses.values()) == {"pass"}, statuses
+
+
+def test_company_without_receivables_is_rated_incomplete(staged, tmp_path, monkeypatch):
+    """A company whose company.yml says it has no receivables: on a copy of the warehouse, every
+    customer that is not NEW is INCOMPLETE (K4 not available, no computed grade or score), the other
+    indicators are computed as before, the final grade is the override if any; the mart passes its
+    dbt tests and its GX suite, and the report says what is missing instead of a grade."""
+    import shutil
+
+    from python_calamine import CalamineWorkbook
+
+    from pipelines.credit.report import build_rating_report
+    from pipelines.quality import gx_runtime as gr
+
+    folder = tmp_path / "company"
+    folder.mkdir()
+    (folder / "company.yml").write_text("company: {name: No receivables}\nsources:\n  receivables: {delivered: false}\n",
+                                        encoding="utf-8")
+    monkeypatch.setenv("DWH_CONFIG", str(folder))
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(staged["home"] / "warehouse" / "warehouse.duckdb", warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        before = {r[0]: r[1:] for r in con.execute(
+            """select customer_code || rating_quarter, rating_status, k1_letter, k2_letter, o4_letter, o5_letter
+               from marts.mart_credit_rating""").fetchall()}
+    finally:
+        con.close()
+    run_dbt(["build", "--select", "int_credit_indicators+"], warehouse=warehouse, workdir=tmp_path / "dbt")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute("""select customer_code || rating_quarter, rating_status, k1_letter, k2_letter, o4_letter,
+                                     o5_letter, k4_letter, k4_reason, k4_on_time_share, computed_grade, credit_score,
+                                     override_grade, final_grade, not_available
+                              from marts.mart_credit_rating""").fetchall()
+    finally:
+        con.close()
+    assert len(rows) == len(before)
+    statuses = {r[1] for r in rows}
+    assert statuses == {"NEW", "INCOMPLETE"}
+    for key, status, k1, k2, o4, o5, k4, k4_reason, share, computed, score, override, final, na in rows:
+        assert (status == "NEW") == (before[key][0] == "NEW")
+        assert (k1, k2, o4, o5) == before[key][1:]  # the other indicators are unchanged
+        assert k4 is None and share is None and k4_reason == "not available: receivables not delivered"
+        assert computed is None and score is None and final == override and na == "K4 receivables"
+    outcome = gr.validate("mart_credit_rating", query_or_table="marts.mart_credit_rating", duckdb_path=str(warehouse),
+                          on_missing_table="fail")
+    assert outcome.success, outcome.failed
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        path, counts = build_rating_report(con, "2023Q3", tmp_path / "reports", lang="en")
+        zh_path, _ = build_rating_report(con, "2023Q3", tmp_path / "reports_zh", lang="zh")
+    finally:
+        con.close()
+    book = CalamineWorkbook.from_path(str(path))
+    body = [row for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()[1:]]
+    assert len(body) == sum(counts.values()) > 0
+    header = book.get_sheet_by_index(0).to_python()[0]
+    status, on_time = header.index("Status"), header.index("On-time share")
+    assert {r[status] for r in body} <= {"incomplete (not available: K4 receivables)", "NEW"}
+    assert {r[on_time] for r in body} == {"No data delivered: the company does not deliver receivables"}
+    zh = CalamineWorkbook.from_path(str(zh_path))
+    zh_body = [row for name in zh.sheet_names for row in zh.get_sheet_by_name(name).to_python()[1:]]
+    assert any(r[3] == "不完整（数据缺失：K4 receivables）" for r in zh_body)
+    assert all(str(r[on_time]).startswith("未提供数据") for r in zh_body)

@@ -42,9 +42,8 @@ RICH_TABLES = ["mart_sales_monthly", "mart_customer_segments", "mart_credit_rati
                "mart_customer_lifetime_value", "mart_visit_compliance", "dim_customer", "dim_rep"]
 
 
-@pytest.fixture
-def rich_serving(tmp_path) -> Path:
-    """A serving database with small versions of every mart the reports read (real column names, a subset of
+def _rich_warehouse(tmp_path: Path) -> Path:
+    """A warehouse with small versions of every mart the reports read (real column names, a subset of
     the columns), two branches (BR01, BR02) and hostile text in a customer name."""
     wh = tmp_path / "rich_warehouse.duckdb"
     con = duckdb.connect(str(wh))
@@ -108,6 +107,13 @@ def rich_serving(tmp_path) -> Path:
                1 AS customers_over_band
         FROM range(1, 7) t(r), (VALUES (DATE '2025-01-01'), (DATE '2025-02-01')) v(m)""")
     con.close()
+    return wh
+
+
+@pytest.fixture
+def rich_serving(tmp_path) -> Path:
+    """A serving database published from ``_rich_warehouse``."""
+    wh = _rich_warehouse(tmp_path)
     out = tmp_path / "rich_serving.duckdb"
     publish(wh, out, [("marts", t) for t in RICH_TABLES], "run-rich")
     return out
@@ -220,3 +226,132 @@ def test_workbooks_have_the_new_sheets(rich_serving, tmp_path, lang):
              for row in CalamineWorkbook.from_path(str(f)).get_sheet_by_name(name).to_python() for c in row]
     assert "'=HYPERLINK(\"http://x\")" in cells
     assert [c for c in cells if isinstance(c, str) and c[:1] in ("=", "+", "-", "@")] == []
+
+
+# ---- company settings: currency, sources not delivered, incomplete ratings ----------------------
+
+
+def _company(tmp_path: Path, monkeypatch, text: str) -> Path:
+    """Point DWH_CONFIG at a folder holding ``company.yml`` with ``text`` (rules.yml: the repository's)."""
+    folder = tmp_path / "company"
+    folder.mkdir(exist_ok=True)
+    (folder / "company.yml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("DWH_CONFIG", str(folder))
+    return folder
+
+
+def _sections(html: str) -> dict[str, str]:
+    """The dashboard's sections by title."""
+    return {m.group(1): m.group(0) for m in re.finditer(r"<section[^>]*><h2>([^<]*)</h2>.*?</section>", html, re.S)}
+
+
+def test_dashboard_without_stock_says_no_data_delivered(rich_serving, tmp_path, monkeypatch):
+    """A company without stock reports: the inventory section says "No data delivered" (未提供数据 in
+    Chinese) instead of charting what the serving database holds; the other sections are unchanged."""
+    _company(tmp_path, monkeypatch, "company: {currency: USD}\nsources:\n  stock: {delivered: false}\n")
+    html = build_dashboard(rich_serving, tmp_path / "dashboard.html", lang="en")
+    dom = _render_in_chromium(html, ARTIFACTS / "dashboard-no-stock.png", tmp_path, window_height=2600)
+    sections = _sections(dom)
+    inventory = sections["Inventory-day bands"]
+    assert "No data delivered" in inventory and "stock" in inventory and "<svg" not in inventory
+    assert "Low (&lt; 20 days)" not in dom  # no band chart
+    assert dom.count("<section") == 9 and "Net sales by month" in sections and "Visit compliance by sales rep" in sections
+    zh = _sections(build_dashboard(rich_serving, tmp_path / "zh.html", lang="zh").read_text(encoding="utf-8"))
+    assert "未提供数据" in zh["库存天数区间"] and "<svg" not in zh["库存天数区间"]
+    assert "未提供数据" not in zh["月度净销售额"]
+
+
+def test_dashboard_without_stock_table_still_says_no_data_delivered(tmp_path, monkeypatch):
+    """Nothing of the stock source was published at all: the section is there, saying so."""
+    _company(tmp_path, monkeypatch, "company: {name: No stock}\nsources:\n  stock: {delivered: false}\n")
+    wh = _rich_warehouse(tmp_path)
+    serving = tmp_path / "serving.duckdb"
+    publish(wh, serving, [("marts", t) for t in RICH_TABLES if t != "mart_inventory_days"], "run-no-stock")
+    sections = _sections(build_dashboard(serving, tmp_path / "d.html", lang="en").read_text(encoding="utf-8"))
+    assert "No data delivered" in sections["Inventory-day bands"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_workbook_sheets_of_undelivered_sources_say_no_data_delivered(rich_serving, tmp_path, monkeypatch, lang):
+    from pipelines.reports.labels import labels
+
+    _company(tmp_path, monkeypatch, "company: {currency: USD}\nsources:\n  stock: {delivered: false}\n"
+                                    "  visits: {delivered: false}\n")
+    L = labels(lang)
+    files = build_branch_workbooks(rich_serving, tmp_path / "branches", lang=lang)
+    assert [f.name for f in files] == ["branch_BR01.xlsx", "branch_BR02.xlsx"]
+    for f in files:
+        book = CalamineWorkbook.from_path(str(f))
+        assert book.sheet_names == [L["sheet_sales"], L["sheet_credit"], L["sheet_inventory_alerts"], L["sheet_visits"]]
+        for name, source in ((L["sheet_inventory_alerts"], "stock"), (L["sheet_visits"], "visits")):
+            rows = book.get_sheet_by_name(name).to_python()
+            assert len(rows) == 1 and rows[0][0].startswith(L["no_data_delivered"]) and source in rows[0][0]
+        assert len(book.get_sheet_by_name(L["sheet_credit"]).to_python()) == 31  # header + 30 customers
+        assert book.get_sheet_by_name(L["sheet_sales"]).to_python()[0][2] == L["net_sales"]
+    assert L["no_data_delivered"] == {"en": "No data delivered", "zh": "未提供数据"}[lang]
+
+
+@pytest.mark.parametrize("currency, en, zh", [("USD", "Net sales (USD)", "净销售额（USD）"),
+                                               ("CNY", "Net sales (CNY)", "净销售额（元）")])
+def test_amounts_are_labelled_with_the_company_currency(rich_serving, tmp_path, monkeypatch, currency, en, zh):
+    from pipelines.reports.labels import LABELS, labels
+
+    _company(tmp_path, monkeypatch, f"company: {{currency: {currency}}}\n")
+    html = build_dashboard(rich_serving, tmp_path / "en.html", lang="en").read_text(encoding="utf-8")
+    assert en in html and f"Total predictive CLV ({currency})" in html
+    assert ("CNY" in html) == (currency == "CNY")
+    assert zh in build_dashboard(rich_serving, tmp_path / "zh.html", lang="zh").read_text(encoding="utf-8")
+    files = build_branch_workbooks(rich_serving, tmp_path / "branches", lang="en")
+    book = CalamineWorkbook.from_path(str(files[0]))
+    assert book.get_sheet_by_name("Sales by month").to_python()[0][2] == en
+    credit = book.get_sheet_by_name("Credit list").to_python()[0]
+    assert f"Current credit limit ({currency})" in credit and f"Recommended credit limit ({currency})" in credit
+    # no label hard-codes a currency
+    assert not [v for lang in LABELS for v in LABELS[lang].values() if "CNY" in v or "元" in v]
+    assert all("{currency}" not in v for v in labels("zh").values())
+
+
+@pytest.fixture
+def incomplete_serving(tmp_path) -> Path:
+    """The rich serving database, but the company does not deliver receivables: every rating that is
+    not NEW is INCOMPLETE (no grade, score or action; not_available says what is missing), except
+    C010 (BR02) and C011 (BR01) whose final grade the sales director overrode."""
+    wh = _rich_warehouse(tmp_path)
+    con = duckdb.connect(str(wh))
+    con.execute("ALTER TABLE marts.mart_credit_rating ADD COLUMN not_available VARCHAR")
+    con.execute("""UPDATE marts.mart_credit_rating SET not_available = 'K4 receivables',
+                       rating_status = CASE WHEN rating_status = 'NEW' THEN 'NEW' ELSE 'INCOMPLETE' END,
+                       final_grade = CASE WHEN customer_code IN ('C010', 'C011') THEN 4 END,
+                       credit_action = CASE WHEN customer_code IN ('C010', 'C011') THEN 'cut 30 %' END,
+                       recommended_credit_limit = CASE WHEN customer_code IN ('C010', 'C011') THEN 1000 END,
+                       credit_score = NULL, grade_change = 'new'""")
+    con.close()
+    out = tmp_path / "incomplete_serving.duckdb"
+    publish(wh, out, [("marts", t) for t in RICH_TABLES], "run-incomplete")
+    return out
+
+
+def test_incomplete_ratings_in_the_dashboard(incomplete_serving, tmp_path):
+    """INCOMPLETE ratings (NULL grade) do not break the dashboard: they are a column of their own, not
+    counted as NEW, and the section says what is not available."""
+    html = build_dashboard(incomplete_serving, tmp_path / "dashboard.html", lang="en")
+    dom = _render_in_chromium(html, ARTIFACTS / "dashboard-incomplete.png", tmp_path, window_height=2600)
+    grades = re.search(r'aria-label="Credit grades".*?</svg>', dom, re.S).group(0)
+    assert re.findall(r'class="axis">([^<]+)</text>', grades) == ["1", "2", "3", "4", "5", "NEW", "Incomplete"]
+    assert "incomplete (not available: K4 receivables)" in _sections(dom)["Credit grades"]
+    zh = build_dashboard(incomplete_serving, tmp_path / "zh.html", lang="zh").read_text(encoding="utf-8")
+    assert "不完整（数据缺失：K4 receivables）" in zh
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_incomplete_ratings_in_the_workbooks(incomplete_serving, tmp_path, lang):
+    from pipelines.reports.labels import labels
+
+    L = labels(lang)
+    text = {"en": "incomplete (not available: K4 receivables)", "zh": "不完整（数据缺失：K4 receivables）"}[lang]
+    for f in build_branch_workbooks(incomplete_serving, tmp_path / "branches", lang=lang):
+        rows = CalamineWorkbook.from_path(str(f)).get_sheet_by_name(L["sheet_credit"]).to_python()[1:]
+        grades = [r[4] for r in rows]
+        assert len(rows) == 30 and grades[0] == "4" and grades[-1] == "NEW"  # overridden first, NEW last
+        assert grades.count(text) == 30 - 1 - grades.count("NEW")
+        assert grades == ["4"] + [text] * grades.count(text) + ["NEW"] * grades.count("NEW")

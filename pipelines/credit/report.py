@@ -1,8 +1,13 @@
 """The credit-rating report: one XLSX workbook per quarter
 (``<reports>/credit_rating/credit_rating_<YYYYQn>.xlsx``), one sheet per branch, customers sorted
 for review (worst final grade first, then the biggest downgrade, then the lowest score; NEW
-customers last). Labels in Chinese or English (``DWH_REPORT_LANGUAGE``); every text cell is
-neutralised against formula injection by ``write_sheet``.
+customers last). Labels in Chinese or English (``DWH_REPORT_LANGUAGE``), amounts labelled with
+the company's currency; every text cell is neutralised against formula injection by ``write_sheet``.
+
+Missing data: an INCOMPLETE rating (an indicator not available because the company does not
+deliver its source) has no computed grade; its status reads "incomplete (not available: K4
+receivables)", it comes after the rated customers (before NEW), and when receivables are not
+delivered the on-time share and days-overdue cells say "No data delivered".
 
 It reads ``marts.mart_credit_rating`` in the warehouse, inside the rating run that has just
 rebuilt it: the serving database is refreshed by the daily pipeline's publish step, so it may
@@ -17,7 +22,8 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
-from pipelines.reports.labels import labels, language
+from pipelines.reports.delivery import missing
+from pipelines.reports.labels import incomplete_text, labels, language, no_data_text
 from pipelines.reports.workbooks import write_sheet
 
 # (column of mart_credit_rating, label key)
@@ -52,8 +58,15 @@ COLUMNS: list[tuple[str, str]] = [
      "|| o2_reason || '; ' || o3_reason || '; ' || o4_reason || '; ' || o5_reason", "credit_reasons"),
 ]
 
-# Review order: rated first, worst final grade, biggest downgrade, lowest score, code.
-ORDER_BY = """rating_status = 'NEW', final_grade DESC NULLS LAST,
+# Columns shown per status (indexes into COLUMNS) and the receivables columns (K4 figures).
+STATUS = [c for c, _ in COLUMNS].index("rating_status")
+CHANGE = [c for c, _ in COLUMNS].index("grade_change")
+RECEIVABLES = frozenset(i for i, (c, _) in enumerate(COLUMNS)
+                        if c.startswith(("k4_on_time_share", "k4_max_days_overdue")))
+
+# Review order: rated first, then incomplete, then NEW; worst final grade, biggest downgrade,
+# lowest score, code.
+ORDER_BY = """CASE rating_status WHEN 'RATED' THEN 0 WHEN 'INCOMPLETE' THEN 1 ELSE 2 END, final_grade DESC NULLS LAST,
               coalesce(final_grade - previous_final_grade, 0) DESC, credit_score NULLS LAST, customer_code"""
 
 UNASSIGNED = "UNASSIGNED"
@@ -74,11 +87,30 @@ def sheet_names(branches: list[str]) -> dict[str, str]:
     return out
 
 
+def _shown(row: tuple, not_available: str | None, L: dict[str, str], no_receivables: list[str]) -> tuple:
+    """A mart row as the report shows it: the change in words, an INCOMPLETE status with what
+    is not available, and the receivables figures replaced by "No data delivered" when the
+    company has no receivables."""
+    out = list(row)
+    out[CHANGE] = L.get(f"credit_change_{out[CHANGE]}", out[CHANGE])
+    if out[STATUS] == "INCOMPLETE":
+        out[STATUS] = incomplete_text(L, not_available)
+    if no_receivables:
+        for i in RECEIVABLES:
+            out[i] = no_data_text(L, no_receivables)
+    return tuple(out)
+
+
 def build_rating_report(con: duckdb.DuckDBPyConnection, quarter: str, out_dir: Path,
                         lang: str | None = None) -> tuple[Path, dict[str, int]]:
     """Write the workbook of one quarter (``YYYYQn``) from ``marts.mart_credit_rating`` through
     ``con``; returns its path and the customers per branch sheet."""
     L = labels(lang or language())
+    no_receivables = missing(("receivables",))
+    has_not_available = bool(con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = 'mart_credit_rating' "
+        "AND column_name = 'not_available'").fetchall()[0][0])
+    not_available = "not_available" if has_not_available else "NULL"
     branches = [r[0] for r in con.execute(
         f"SELECT DISTINCT coalesce(branch_code, '{UNASSIGNED}') FROM marts.mart_credit_rating "
         "WHERE rating_quarter = ? ORDER BY 1", [quarter]).fetchall()]
@@ -93,9 +125,9 @@ def build_rating_report(con: duckdb.DuckDBPyConnection, quarter: str, out_dir: P
         names = sheet_names(branches)
         for branch in branches:
             rows = con.execute(
-                f"SELECT {select} FROM marts.mart_credit_rating WHERE rating_quarter = ? "
+                f"SELECT {select}, {not_available} FROM marts.mart_credit_rating WHERE rating_quarter = ? "
                 f"AND coalesce(branch_code, '{UNASSIGNED}') = ? ORDER BY {ORDER_BY}", [quarter, branch]).fetchall()
-            rows = [tuple(L.get(f"credit_change_{v}", v) if i == 6 else v for i, v in enumerate(r)) for r in rows]
+            rows = [_shown(r[:-1], r[-1], L, no_receivables) for r in rows]
             write_sheet(book, names[branch], headers, rows)
             counts[branch] = len(rows)
         if not branches:

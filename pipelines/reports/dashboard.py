@@ -1,5 +1,8 @@
 """The offline HTML dashboard: one self-contained file (inline CSS and SVG, no CDN, no script),
-built from the serving database only. Each section renders from one published table."""
+built from the serving database only. Each section renders from one published table; a section
+whose source the company does not deliver (company.yml) says "No data delivered" instead.
+Amounts are labelled with the company's currency; INCOMPLETE credit ratings (an indicator not
+available) are counted apart from the grades and say what is missing."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ import duckdb
 
 from pipelines.reports.charts import (PALETTE, bar_chart, column_chart, donut_chart, line_chart, nine_box_chart,
                                       stacked_bar_chart, target_bar_chart)
-from pipelines.reports.labels import labels, language
+from pipelines.reports.delivery import missing, undelivered
+from pipelines.reports.labels import incomplete_text, labels, language, no_data_text
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI","PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:0;
@@ -26,7 +30,7 @@ min-width:150px}.kpi b{display:block;font-size:20px}.kpi span{font-size:12px;col
 .sub{font-size:12px;color:#64748b;margin:-4px 0 8px}.pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 .inbar{font-size:10px;font-weight:600}.legend{font-size:12px;fill:#334155}.axis-title{font-size:11px;fill:#475569;font-weight:600}
 .cell-code{font-size:11px;font-weight:600}.cell-count{font-size:22px;font-weight:700}.donut-total{font-size:22px;font-weight:700;fill:#0f172a}
-.target-text{font-size:11px;fill:#dc2626}
+.target-text{font-size:11px;fill:#dc2626}.no-data{color:#64748b;font-style:italic;margin:12px 0}
 """
 
 
@@ -34,7 +38,21 @@ def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()[0][0])
 
 
-def _sales_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[str]:
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                            [table, column]).fetchall()[0][0])
+
+
+def _no_data(title: str, L: dict[str, str], sources: list[str], wide: bool = False) -> str:
+    """A section whose source the company does not deliver."""
+    cls = ' class="wide"' if wide else ""
+    return (f'<section{cls} data-no-data="{escape(", ".join(sources))}"><h2>{escape(title)}</h2>'
+            f'<p class="no-data">{escape(no_data_text(L, sources))}</p></section>')
+
+
+def _sales_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str], gone: frozenset[str]) -> list[str]:
+    if lacking := missing(("sales_lines",), gone):
+        return [_no_data(L["sales_trend"], L, lacking, wide=True)]
     if not _table_exists(con, "mart_sales_monthly"):
         return []
     rows = con.execute("""SELECT strftime(month_start, '%Y-%m') AS m, sum(net_sales)::DOUBLE, sum(returns_amount)::DOUBLE,
@@ -57,7 +75,7 @@ def _sales_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[s
 
 
 ABC_COLORS = ["#2563eb", "#60a5fa", "#cbd5e1"]
-GRADE_COLORS = ["#15803d", "#65a30d", "#eab308", "#f97316", "#dc2626", "#94a3b8"]
+GRADE_COLORS = ["#15803d", "#65a30d", "#eab308", "#f97316", "#dc2626", "#94a3b8", "#cbd5e1"]
 CHANGE_COLORS = {"up": "#16a34a", "same": "#94a3b8", "down": "#dc2626", "new": "#2563eb"}
 BAND_COLORS = {"low": "#f59e0b", "normal": "#16a34a", "high": "#2563eb", "stagnant": "#dc2626"}
 
@@ -68,8 +86,10 @@ def _section(title: str, sub: str, body: str, wide: bool = False) -> str:
             f'<p class="sub">{escape(sub)}</p>{body}</section>')
 
 
-def _segment_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[str]:
+def _segment_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str], gone: frozenset[str]) -> list[str]:
     """R1 ABC class counts by channel type and the R3 nine-box grid, at the latest month end."""
+    if lacking := missing(("sales_lines",), gone):
+        return [_no_data(L["segments_abc"], L, lacking), _no_data(L["segments_nine_box"], L, lacking)]
     if not _table_exists(con, "mart_customer_segments"):
         return []
     last = con.execute("SELECT max(month_end) FROM mart_customer_segments").fetchall()[0][0]
@@ -83,35 +103,52 @@ def _segment_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list
     abc = stacked_bar_chart(channels, series, L["segments_abc"], colors=ABC_COLORS)
     cells = dict(con.execute("""SELECT nine_box_cell, count(*) FROM mart_customer_segments
                                 WHERE month_end = ? AND nine_box_cell IS NOT NULL GROUP BY 1""", [last]).fetchall())
+    sub = f'{L["as_of"]} {last:%Y-%m-%d}'
+    # the nine-box grid's potential axis is the declared annual turnover of the customer master
+    if lacking := missing(("customers.declared_annual_turnover",), gone):
+        return [_section(L["segments_abc"], sub, abc), _no_data(L["segments_nine_box"], L, lacking)]
     grid = nine_box_chart(cells, L["segments_nine_box"], L["potential_axis"], L["current_axis"],
                           {k: L[f"potential_{k}"] for k in "ABC"}, {k: L[f"current_{k}"] for k in "123"})
-    sub = f'{L["as_of"]} {last:%Y-%m-%d}'
     return [_section(L["segments_abc"], sub, abc), _section(L["segments_nine_box"], sub, grid)]
 
 
-def _credit_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[str]:
-    """R6 final-grade distribution (1–5 and NEW) and grade changes at the latest rated quarter."""
+def _credit_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str], gone: frozenset[str]) -> list[str]:
+    """R6 final-grade distribution (1–5, NEW, and INCOMPLETE when some rating lacks an indicator
+    whose source is not delivered) and grade changes at the latest rated quarter."""
+    if lacking := missing(("sales_lines",), gone):
+        return [_no_data(L["credit_grades"], L, lacking), _no_data(L["credit_changes"], L, lacking)]
     if not _table_exists(con, "mart_credit_rating"):
         return []
     q = con.execute("SELECT max(rating_quarter) FROM mart_credit_rating").fetchall()[0][0]
     if q is None:
         return []
-    grades = dict(con.execute("""SELECT coalesce(final_grade::VARCHAR, 'NEW'), count(*) FROM mart_credit_rating
-                                 WHERE rating_quarter = ? GROUP BY 1""", [q]).fetchall())
-    keys = ["1", "2", "3", "4", "5", "NEW"]
+    # an INCOMPLETE rating without override has no final grade: counted apart, never as NEW
+    grades = dict(con.execute("""SELECT coalesce(final_grade::VARCHAR,
+                                                 CASE WHEN rating_status = 'INCOMPLETE' THEN 'INCOMPLETE' ELSE 'NEW' END),
+                                        count(*)
+                                 FROM mart_credit_rating WHERE rating_quarter = ? GROUP BY 1""", [q]).fetchall())
+    keys = ["1", "2", "3", "4", "5", "NEW"] + (["INCOMPLETE"] if grades.get("INCOMPLETE") else [])
     names = [L[f"grade_{k}"] for k in keys]
     dist = column_chart(names, [grades.get(k, 0) for k in keys], L["credit_grades"], colors=GRADE_COLORS)
+    notes = ""
+    if _has_column(con, "mart_credit_rating", "not_available"):
+        why = [r[0] for r in con.execute("""SELECT DISTINCT not_available FROM mart_credit_rating
+                                            WHERE rating_quarter = ? AND rating_status = 'INCOMPLETE'
+                                              AND not_available IS NOT NULL ORDER BY 1""", [q]).fetchall()]
+        notes = "".join(f'<p class="sub incomplete">{escape(incomplete_text(L, w))}</p>' for w in why)
     changes = dict(con.execute("""SELECT grade_change, count(*) FROM mart_credit_rating
                                   WHERE rating_quarter = ? GROUP BY 1""", [q]).fetchall())
     order = ["up", "same", "down", "new"]
     donut = donut_chart([L[f"credit_change_{k}"] for k in order], [changes.get(k, 0) for k in order],
                         L["credit_changes"], colors=[CHANGE_COLORS[k] for k in order], center_label=L["customers"])
     sub = f'{L["quarter"]} {q}'
-    return [_section(L["credit_grades"], sub, dist), _section(L["credit_changes"], sub, donut)]
+    return [_section(L["credit_grades"], sub, dist + notes), _section(L["credit_changes"], sub, donut)]
 
 
-def _inventory_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[str]:
+def _inventory_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str], gone: frozenset[str]) -> list[str]:
     """R5 inventory-day bands (low / normal / high / stagnant customer × SKU rows) at the latest week."""
+    if lacking := missing(("stock",), gone):
+        return [_no_data(L["inventory_bands"], L, lacking)]
     if not _table_exists(con, "mart_inventory_days"):
         return []
     week = con.execute("SELECT max(week_start) FROM mart_inventory_days").fetchall()[0][0]
@@ -126,9 +163,11 @@ def _inventory_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> li
     return [_section(L["inventory_bands"], f'{L["week_of"]} {week:%Y-%m-%d}', donut)]
 
 
-def _clv_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[str]:
+def _clv_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str], gone: frozenset[str]) -> list[str]:
     """R7 predictive CLV by R1 ABC class at the latest as-of date (segment at the latest month end on or
     before it)."""
+    if lacking := missing(("sales_lines",), gone):
+        return [_no_data(L["clv_by_segment"], L, lacking, wide=True)]
     if not (_table_exists(con, "mart_customer_lifetime_value") and _table_exists(con, "mart_customer_segments")):
         return []
     rows = con.execute("""
@@ -149,8 +188,10 @@ def _clv_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[str
     return [_section(L["clv_by_segment"], f'{L["as_of"]} {rows[0][4]:%Y-%m-%d}', body, wide=True)]
 
 
-def _visit_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str]) -> list[str]:
+def _visit_sections(con: duckdb.DuckDBPyConnection, L: dict[str, str], gone: frozenset[str]) -> list[str]:
     """R4 per rep at the latest month: share of visits to A customers and visits per working day, against targets."""
+    if lacking := missing(("visits",), gone):
+        return [_no_data(L["visit_compliance"], L, lacking, wide=True)]
     if not _table_exists(con, "mart_visit_compliance"):
         return []
     month = con.execute("SELECT max(month_start) FROM mart_visit_compliance").fetchall()[0][0]
@@ -180,10 +221,11 @@ def build_dashboard(serving: Path, out: Path, lang: str | None = None) -> Path:
     """Render the dashboard from the serving database into ``out`` (written aside, then swapped)."""
     lang = lang or language()
     L = labels(lang)
+    gone = undelivered()
     con = duckdb.connect(str(serving), read_only=True)
     try:
         pub = con.execute("SELECT publish_id, published_at, source_run_id FROM _publish").fetchall()
-        body = [s for section in SECTIONS for s in section(con, L)]
+        body = [s for section in SECTIONS for s in section(con, L, gone)]
     finally:
         con.close()
     published = f'{escape(L["published"])} {pub[0][1]:%Y-%m-%d %H:%M} UTC · {escape(L["source_run"])} {escape(pub[0][2][:8])}' \

@@ -1,5 +1,6 @@
 """Report labels in English and Chinese. The language is configuration: ``DWH_REPORT_LANGUAGE``
-(``en`` or ``zh``, default ``en``)."""
+(``en`` or ``zh``), else ``report_language`` of company.yml (default ``en``). Amount labels name the
+company's currency (``currency`` of company.yml: ``{currency}`` in a label; 元 for CNY in Chinese)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ LABELS: dict[str, dict[str, str]] = {
         "source_run": "source run",
         "sales_trend": "Net sales by month",
         "sales_by_branch": "Net sales by branch, last 12 months",
-        "net_sales": "Net sales (CNY)",
-        "returns": "Returns (CNY)",
+        "net_sales": "Net sales ({currency})",
+        "returns": "Returns ({currency})",
         "month": "Month",
         "branch": "Branch",
         "invoice_lines": "Invoice lines",
         "buying_customers": "Buying customers",
         "sheet_sales": "Sales by month",
         "no_data": "No data published yet",
+        "no_data_delivered": "No data delivered",
+        "no_data_delivered_for": "No data delivered: the company does not deliver {sources}",
+        "credit_incomplete": "incomplete",
+        "credit_incomplete_because": "incomplete (not available: {what})",
+        "grade_INCOMPLETE": "Incomplete",
         "credit_customer_code": "Customer code",
         "credit_customer_name": "Customer name",
         "credit_rep": "Sales rep",
@@ -40,11 +46,11 @@ LABELS: dict[str, dict[str, str]] = {
         "credit_o3": "O3 years in business",
         "credit_o4": "O4 goods flow",
         "credit_o5": "O5 product breadth",
-        "credit_k2_value": "Monthly purchases (CNY)",
+        "credit_k2_value": "Monthly purchases ({currency})",
         "credit_k4_on_time": "On-time share",
         "credit_k4_days_overdue": "Max days overdue",
-        "credit_current_limit": "Current credit limit (CNY)",
-        "credit_recommended_limit": "Recommended credit limit (CNY)",
+        "credit_current_limit": "Current credit limit ({currency})",
+        "credit_recommended_limit": "Recommended credit limit ({currency})",
         "credit_action": "Credit action",
         "credit_reasons": "Indicator reasons",
         "credit_no_rating": "No rating",
@@ -82,8 +88,8 @@ LABELS: dict[str, dict[str, str]] = {
         "customer_skus": "customer × SKU",
         "week_of": "Week of",
         "clv_by_segment": "Predictive customer lifetime value by ABC class",
-        "clv_total": "Total predictive CLV (CNY)",
-        "clv_avg": "Average predictive CLV per customer (CNY)",
+        "clv_total": "Total predictive CLV ({currency})",
+        "clv_avg": "Average predictive CLV per customer ({currency})",
         "visit_compliance": "Visit compliance by sales rep",
         "visits_share_a": "Share of visits to A customers",
         "visits_per_day": "Customer visits per working day",
@@ -123,14 +129,19 @@ LABELS: dict[str, dict[str, str]] = {
         "source_run": "来源运行",
         "sales_trend": "月度净销售额",
         "sales_by_branch": "近12个月各分支机构净销售额",
-        "net_sales": "净销售额（元）",
-        "returns": "退货金额（元）",
+        "net_sales": "净销售额（{currency}）",
+        "returns": "退货金额（{currency}）",
         "month": "月份",
         "branch": "分支机构",
         "invoice_lines": "发票行数",
         "buying_customers": "购货客户数",
         "sheet_sales": "月度销售",
         "no_data": "尚无已发布数据",
+        "no_data_delivered": "未提供数据",
+        "no_data_delivered_for": "未提供数据：公司未提供 {sources}",
+        "credit_incomplete": "不完整",
+        "credit_incomplete_because": "不完整（数据缺失：{what}）",
+        "grade_INCOMPLETE": "不完整",
         "credit_customer_code": "客户编码",
         "credit_customer_name": "客户名称",
         "credit_rep": "销售代表",
@@ -151,11 +162,11 @@ LABELS: dict[str, dict[str, str]] = {
         "credit_o3": "O3 经营年数",
         "credit_o4": "O4 货物流向",
         "credit_o5": "O5 产品销售",
-        "credit_k2_value": "月均进货额（元）",
+        "credit_k2_value": "月均进货额（{currency}）",
         "credit_k4_on_time": "按时付款比例",
         "credit_k4_days_overdue": "最长逾期天数",
-        "credit_current_limit": "当前信用额度（元）",
-        "credit_recommended_limit": "建议信用额度（元）",
+        "credit_current_limit": "当前信用额度（{currency}）",
+        "credit_recommended_limit": "建议信用额度（{currency}）",
         "credit_action": "信用措施",
         "credit_reasons": "指标说明",
         "credit_no_rating": "无评级",
@@ -193,8 +204,8 @@ LABELS: dict[str, dict[str, str]] = {
         "customer_skus": "客户 × 品规",
         "week_of": "周",
         "clv_by_segment": "各 ABC 类客户预测终身价值",
-        "clv_total": "预测终身价值合计（元）",
-        "clv_avg": "每客户平均预测终身价值（元）",
+        "clv_total": "预测终身价值合计（{currency}）",
+        "clv_avg": "每客户平均预测终身价值（{currency}）",
         "visit_compliance": "销售代表拜访达标情况",
         "visits_share_a": "A 类客户拜访占比",
         "visits_per_day": "每工作日客户拜访数",
@@ -232,11 +243,37 @@ LABELS: dict[str, dict[str, str]] = {
 
 
 def language() -> str:
-    lang = os.environ.get("DWH_REPORT_LANGUAGE", "en")
+    """``DWH_REPORT_LANGUAGE`` if set, else the company's ``report_language``."""
+    lang = os.environ.get("DWH_REPORT_LANGUAGE")
+    if not lang:
+        from pipelines.company import company
+
+        lang = company().report_language
     if lang not in LABELS:
         raise ValueError(f"DWH_REPORT_LANGUAGE must be one of {sorted(LABELS)}, not {lang!r}")
     return lang
 
 
+def currency_label(lang: str, code: str) -> str:
+    """How amounts are labelled: the ISO code, or 元 for CNY in Chinese."""
+    return "元" if lang == "zh" and code == "CNY" else code
+
+
 def labels(lang: str | None = None) -> dict[str, str]:
-    return LABELS[lang or language()]
+    """The labels of ``lang`` (default: ``language()``), amounts labelled with the company's currency."""
+    from pipelines.company import company
+
+    lang = lang or language()
+    cur = currency_label(lang, company().currency)
+    return {k: v.replace("{currency}", cur) for k, v in LABELS[lang].items()}
+
+
+def incomplete_text(L: dict[str, str], not_available: str | None) -> str:
+    """An INCOMPLETE rating as the reports show it: "incomplete (not available: K4 receivables)"
+    (``not_available`` of mart_credit_rating: the indicators and the sources not delivered)."""
+    return L["credit_incomplete_because"].format(what=not_available) if not_available else L["credit_incomplete"]
+
+
+def no_data_text(L: dict[str, str], sources: list[str]) -> str:
+    """What a section or sheet shows when the company does not deliver its source."""
+    return L["no_data_delivered_for"].format(sources=", ".join(sources)) if sources else L["no_data_delivered"]
