@@ -37,7 +37,9 @@ order by customer_code, invoice_date
 """
 
 CUSTOMERS_SQL = """
-select customer_code, datediff('day', date '1970-01-01', min(valid_from)) as known_from
+-- known from its first version (an inferred member, which spans all time, from when the facts first show it)
+select customer_code,
+       datediff('day', date '1970-01-01', min(case when is_inferred then first_seen_date else valid_from end)) as known_from
 from marts.dim_customer
 where not is_unknown_member
 group by customer_code
