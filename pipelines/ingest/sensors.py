@@ -132,6 +132,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext):
 @dg.sensor(
     name="quarantine_release_sensor",
     minimum_interval_seconds=60,
+    job_name="daily_pipeline",
     description="Re-runs the partitions holding rows quarantined for a customer, product or rep that a later "
                 "master extract brought: the rows then load, and the quarantine marks them released.",
     default_status=dg.DefaultSensorStatus.STOPPED,
