@@ -80,7 +80,7 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     run_vars = {"min_date": window.start.date().isoformat(),
                 "max_date": (window.end - timedelta(days=1)).date().isoformat()}
     _prepare_dbt_env()
-    yield from dbt.cli([*BUILD, "--vars", dbt_vars(run_vars)], context=context).stream()
+    yield from with_delivery_status(context, dbt.cli([*BUILD, "--vars", dbt_vars(run_vars)], context=context).stream())
 
 
 @dbt_assets(
@@ -94,8 +94,41 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     _prepare_dbt_env()
     _build_reference_nodes(context, dbt)
     invocation = dbt.cli([*BUILD, "--vars", dbt_vars()], context=context)
-    yield from invocation.stream()
+    yield from with_delivery_status(context, invocation.stream())
     reuse_parse(invocation)
+
+
+def undelivered_models() -> dict[dg.AssetKey, str]:
+    """Models built empty because the company does not deliver a source they need (model meta
+    ``requires_sources``, company.yml ``delivered: false``) -> the status their materialization
+    shows."""
+    import json
+
+    from pipelines.ingest.config import load_sources
+
+    missing = {name for name, s in load_sources().items() if not s.delivered}
+    if not missing:
+        return {}
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    out = {}
+    for node in manifest["nodes"].values():
+        needs = set((node.get("config", {}).get("meta") or node.get("meta") or {}).get("requires_sources") or [])
+        if node["resource_type"] == "model" and needs & missing:
+            out[translator.get_asset_key(node)] = (f"empty: {', '.join(sorted(needs & missing))} not delivered by "
+                                                   f"this company (company.yml); its checks are skipped")
+    return out
+
+
+def with_delivery_status(context: dg.AssetExecutionContext, events):
+    """dbt's events, a materialization of a model whose source the company does not deliver
+    marked so (``status`` metadata) instead of looking like a model that lost its rows."""
+    notes = undelivered_models()
+    for event in events:
+        if notes and isinstance(event, dg.Output):
+            note = notes.get(context.asset_key_for_output(event.output_name))
+            if note:
+                event = event.with_metadata({**event.metadata, "status": dg.MetadataValue.text(note)})
+        yield event
 
 
 def reuse_parse(invocation) -> None:
