@@ -326,17 +326,21 @@ def test_visit_window_is_the_day_in_the_company_time_zone(tiny_warehouse, tmp_pa
 
 
 def test_requires_sources_name_sources_of_sources_yml():
+    """Models say which sources they cannot do without in one place (dbt meta requires_sources, or
+    a Python mart's metadata); every name is a source, and no suite file repeats it."""
     from pipelines.ingest.config import load_sources
+    from pipelines.quality.checks import requirements
 
     names = set(load_sources())
-    required = {}
+    required = {key.path[-1]: needs for key, needs in requirements().items()}
+    assert all(set(needs) <= names for needs in required.values()), required
+    assert {k: v for k, v in required.items() if k.startswith("mart_")} == {
+        "mart_inventory_days": ["stock"], "mart_inventory_turnover": ["stock"], "mart_visit_compliance": ["visits"],
+        "mart_visit_compliance_customers": ["visits"], "mart_receivables_monthly": ["receivables"],
+        "mart_sales_monthly": ["sales_lines"], "mart_customer_segments": ["sales_lines"],
+        "mart_customer_lifetime_value": ["sales_lines"]}
     for suite in MODEL_SUITES:
-        value = gr.load_suite(suite).meta.get("requires_sources")
-        if value is not None:
-            assert isinstance(value, list) and set(value) <= names, (suite, value)
-            required[suite] = value
-    assert required == {"mart_inventory_days": ["stock"], "mart_inventory_turnover": ["stock"],
-                        "mart_visit_compliance": ["visits"], "mart_visit_compliance_customers": ["visits"]}
+        assert "requires_sources" not in gr.load_suite(suite).meta, suite
 
 
 def test_a_hand_written_reference_to_an_undelivered_master_is_skipped(broken, tmp_path, monkeypatch):

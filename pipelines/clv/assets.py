@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.clv.compute import TIME_UNIT, AsOfResult, CustomerDays, compute_all
+from pipelines.company import company
 from pipelines.resources import WarehouseResource
 from pipelines.rules import rule
 
@@ -45,8 +46,8 @@ where not is_unknown_member
 group by customer_code
 """
 
-MART_DDL = f"""
-create or replace table {MART} as
+MART_DDL = """
+create or replace table {mart} as
 select
     cast(as_of_date as date)                                   as as_of_date,
     cast(customer_code as varchar)                             as customer_code,
@@ -55,11 +56,11 @@ select
     cast(purchase_days as integer)                             as purchase_days,
     cast(frequency as integer)                                 as frequency,
     recency_weeks, age_weeks,
-    cast(round(historical_net_amount, 2) as decimal(18, 2))    as historical_net_amount,
-    cast(round(historical_clv, 2) as decimal(18, 2))           as historical_clv,
+    cast(round(historical_net_amount, {scale}) as decimal(18, {scale}))    as historical_net_amount,
+    cast(round(historical_clv, {scale}) as decimal(18, {scale}))           as historical_clv,
     cast(uncosted_lines as integer)                            as uncosted_lines,
     mean_repeat_margin, p_alive, expected_purchases, expected_margin_per_purchase,
-    cast(round(predictive_clv, 2) as decimal(18, 2))           as predictive_clv,
+    cast(round(predictive_clv, {scale}) as decimal(18, {scale}))           as predictive_clv,
     cast(run_id as varchar)                                    as run_id
 from clv_mart_frame
 order by as_of_date, customer_code
@@ -108,6 +109,7 @@ def _finite(v: float) -> float | None:
     group_name="marts",
     deps=[dg.AssetKey(["marts", "fct_sales_lines"]), dg.AssetKey(["marts", "dim_customer"])],
     kinds={"python", "duckdb"},
+    metadata={"requires_sources": ["sales_lines"]},  # empty, and its checks skipped, without sales lines
     description=("Customer lifetime value (rule R7), customer × month end: historical CLV (cumulative gross "
                  "margin), P(alive), expected purchases and discounted predictive CLV over the rules' horizon "
                  "(BG/NBD × Gamma-Gamma, maximum likelihood per month end). Fits in marts.clv_model_fits."),
@@ -132,7 +134,7 @@ def mart_customer_lifetime_value(context: dg.AssetExecutionContext, warehouse: W
         try:
             con.execute("create schema if not exists marts")
             con.register("clv_mart_frame", mart)
-            con.execute(MART_DDL)
+            con.execute(MART_DDL.format(mart=MART, scale=company().amount_scale))  # amounts at the company's precision
             con.unregister("clv_mart_frame")
             con.execute(FITS_DDL)
             if len(fits):

@@ -98,25 +98,31 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     reuse_parse(invocation)
 
 
-def undelivered_models() -> dict[dg.AssetKey, str]:
-    """Models built empty because the company does not deliver a source they need (model meta
-    ``requires_sources``, company.yml ``delivered: false``) -> the status their materialization
-    shows."""
+def model_requirements() -> dict[dg.AssetKey, list[str]]:
+    """dbt model asset key -> the sources it cannot do without (model meta ``requires_sources``,
+    the one place this is said; the checks of such a model are skipped when one is missing)."""
     import json
 
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    out = {}
+    for node in manifest["nodes"].values():
+        needs = (node.get("config", {}).get("meta") or node.get("meta") or {}).get("requires_sources")
+        if node["resource_type"] == "model" and needs:
+            out[translator.get_asset_key(node)] = list(needs)
+    return out
+
+
+def undelivered_models() -> dict[dg.AssetKey, str]:
+    """Models built empty because the company does not deliver a source they need (company.yml
+    ``delivered: false``) -> the status their materialization and checks show."""
     from pipelines.ingest.config import load_sources
 
     missing = {name for name, s in load_sources().items() if not s.delivered}
     if not missing:
         return {}
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    out = {}
-    for node in manifest["nodes"].values():
-        needs = set((node.get("config", {}).get("meta") or node.get("meta") or {}).get("requires_sources") or [])
-        if node["resource_type"] == "model" and needs & missing:
-            out[translator.get_asset_key(node)] = (f"empty: {', '.join(sorted(needs & missing))} not delivered by "
-                                                   f"this company (company.yml); its checks are skipped")
-    return out
+    return {key: f"empty: {', '.join(sorted(set(needs) & missing))} not delivered by this company (company.yml); "
+                 f"its checks are skipped"
+            for key, needs in model_requirements().items() if set(needs) & missing}
 
 
 def with_delivery_status(context: dg.AssetExecutionContext, events):
