@@ -65,9 +65,15 @@ customers as (
         and coalesce(c.customer_status, 'ACTIVE') <> 'CLOSED'
 ),
 
+-- first invoice: from the sales lines, or from the receivables for a company that delivers no
+-- sales lines (its invoices are still invoices)
 first_invoice as (
     select customer_code, min(invoice_date) as first_invoice_date
+    {%- if is_delivered('sales_lines') %}
     from {{ ref('fct_sales_lines') }}
+    {%- else %}
+    from {{ ref('fct_receivables') }}
+    {%- endif %}
     group by customer_code
 ),
 
