@@ -61,12 +61,13 @@ def warehouse(dwh_home):
                                             "net_amount", "margin_amount"])
         con.execute("insert into marts.fct_sales_lines select * from lines")
         con.execute("""create table marts.dim_customer as
-            select * from (values ('-1', 'UNKNOWN', date '1900-01-01', true),
-                                  ('k1', 'NOSALES', date '2024-01-01', false),
-                                  ('k2', 'NOSALES', date '2024-05-01', false),
-                                  ('k3', 'C000', date '2023-12-15', false),
-                                  ('k4', 'FUTURE', date '2024-07-15', false))
-                t(customer_key, customer_code, valid_from, is_unknown_member)""")
+            select * from (values ('-1', 'UNKNOWN', date '1900-01-01', true, false, null),
+                                  ('k1', 'NOSALES', date '2024-01-01', false, false, null),
+                                  ('k2', 'NOSALES', date '2024-05-01', false, false, null),
+                                  ('k3', 'C000', date '2023-12-15', false, false, null),
+                                  ('k4', 'FUTURE', date '2024-07-15', false, false, null),
+                                  ('k5', 'INFERRED', date '1900-01-01', false, true, date '2024-06-10'))
+                t(customer_key, customer_code, valid_from, is_unknown_member, is_inferred, first_seen_date)""")
     return path
 
 
@@ -108,6 +109,8 @@ def test_asset_materializes_mart_and_fits(warehouse):
         assert nosales["historical_clv"] == 0 and nosales["predictive_clv"] == 0 and nosales["p_alive"] is None
         assert row("NOSALES", "2024-01-31") is not None and row("FUTURE", "2024-06-30") is None
         assert row("FUTURE")["purchase_days"] == 0
+        # an inferred member (valid since 1900) exists from when the facts first show it
+        assert row("INFERRED", "2024-05-31") is None and row("INFERRED", "2024-06-30") is not None
         assert row("RETONLY", "2024-02-29") is None and float(row("RETONLY")["historical_clv"]) == -30.0
         assert row("RETONLY")["predictive_clv"] == 0 and row("RETONLY")["p_alive"] is None
         lossy = row("LOSSY")
@@ -150,7 +153,8 @@ def test_asset_on_an_empty_fact(dwh_home):
         con.execute("""create table marts.fct_sales_lines (customer_code varchar, invoice_date date,
                        net_amount decimal(18, 2), margin_amount decimal(18, 2))""")
         con.execute("""create table marts.dim_customer as select 'C1' as customer_code,
-                       date '2024-01-01' as valid_from, false as is_unknown_member""")
+                       date '2024-01-01' as valid_from, false as is_unknown_member, false as is_inferred,
+                       cast(null as date) as first_seen_date""")
     result = dg.materialize([mart_customer_lifetime_value], resources={"warehouse": WarehouseResource(path=str(path))})
     assert result.success
     with duckdb.connect(str(path), read_only=True) as con:
