@@ -89,6 +89,32 @@ def take_config(args: list[str], env: dict[str, str]) -> list[str]:
     return rest
 
 
+def generate_if_empty(args: list[str], env: dict[str, str]) -> list[str]:
+    """Take ``--scale S --seed N --regenerate`` from ``args``; when the company has no landing
+    zone of its own and ``$DWH_HOME/landing`` is empty (or ``--regenerate``), generate the sample
+    data there first (``python -m sample_data``, a package apart from the pipeline's)."""
+    scale, seed, regenerate, rest, i = "default", "42", False, [], 0
+    while i < len(args):
+        if args[i] in ("--scale", "--seed") and i + 1 < len(args):
+            scale, seed = (args[i + 1], seed) if args[i] == "--scale" else (scale, args[i + 1])
+            i += 2
+            continue
+        if args[i] == "--regenerate":
+            regenerate = True
+        else:
+            rest.append(args[i])
+        i += 1
+    probe = subprocess.run([str(PY), "-c", "from pipelines.company import company; from pipelines.settings import paths; "
+                            "print(paths().landing); print(int(company().landing is not None))"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.split("\n")
+    landing, own = Path(probe[0]), probe[1] == "1"
+    if not own and (regenerate or not landing.exists() or not any(landing.iterdir())):
+        print(f"Generating sample data (scale {scale}, seed {seed}) into {landing} ...", flush=True)
+        sh([PY, "-m", "sample_data", "--out", landing.parent, "--scale", scale, "--seed", seed, "--clean"],
+           cwd=ROOT, env=env)
+    return rest
+
+
 def venv_env() -> dict[str, str]:
     env = os.environ.copy()
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"  # dagster-dbt calls `dbt` by name
@@ -111,13 +137,16 @@ def main() -> int:
     if cmd == "setup":
         return 0
     if cmd == "run":
+        rest = generate_if_empty(rest, env)
         return subprocess.call([str(PY), "-m", "pipelines", "run", *rest], cwd=ROOT, env=env)
     if cmd == "test":
         ensure_system_packages()
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT, env=env)
     # ui: same instance (DAGSTER_HOME under DWH_HOME), dagster.yaml copied in first
     subprocess.check_call([str(PY), "-m", "pipelines", "instance"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    args = [str(BIN / "dagster"), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", "3000", *rest]
+    # no -m: pyproject.toml [tool.dagster] names the module and the code location (distributor_dwh),
+    # the location the command line records its runs under (pipelines/runs.py)
+    args = [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", "3000", *rest]
     os.chdir(ROOT)
     os.execve(args[0], args, env)
     return 0

@@ -196,7 +196,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--data", type=Path, default=None,
                     help="reuse landing/ and generated/ from this folder (made by an earlier run with --keep, or by "
-                         "python -m pipelines.generate --out DIR) instead of generating")
+                         "python -m sample_data --out DIR) instead of generating")
     args = ap.parse_args()
     home = (args.out or REPO / "var" / "bench" / args.scale).resolve()
     if home.exists():
@@ -211,7 +211,7 @@ def main() -> None:
         for part in ("landing", "generated"):  # hard links: instant, and the source stays untouched
             shutil.copytree(args.data / part, home / part, copy_function=os.link)
     else:
-        gen_wall, gen_rss, _ = run_child([PY, "-m", "pipelines.generate", "--out", str(home), "--scale", args.scale,
+        gen_wall, gen_rss, _ = run_child([PY, "-m", "sample_data", "--out", str(home), "--scale", args.scale,
                                           "--seed", str(args.seed), "--clean", "--no-progress"], env)
     manifest = json.loads((home / "generated" / "manifest.json").read_text())
     results["generate"] = {"wall_s": gen_wall, "peak_rss_mib": gen_rss, "counts": manifest.get("counts")}

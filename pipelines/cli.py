@@ -1,17 +1,20 @@
-"""Command line of the warehouse (``python -m pipelines <command>``), used by ``dwh.py``.
+"""The command line of the warehouse (``python -m pipelines <command>``), used by ``dwh.py``.
 
 Commands:
-  run       generate sample data if the landing zone is empty, run the whole pipeline through
-            the Dagster instance in DWH_HOME, print a summary
-  summary   rows per table, where the serving database and reports are, how to open the UI
-  dbt       run dbt with rules.yml passed as vars, e.g. ``python -m pipelines dbt build``
+  run       run the whole pipeline over the landing zone's dates through the Dagster instance in
+            DWH_HOME (masters, stock weeks, overrides, the daily pipeline, the complete quarters'
+            credit rating) and print a summary; ``dwh.py run`` generates sample data first when
+            the landing zone is empty
   job       run one job (optionally over a date range or a subset of assets) as one run, e.g.
             ``python -m pipelines job reference_data`` or ``job daily_pipeline --start 2024-01-01 --end 2024-01-07``
-  instance  prepare the Dagster home (copies dagster.yaml) and print its path
   credit-rating --quarters 2024Q2..2024Q4
-            rate (or backfill) quarters with the credit_rating_quarterly job (pipelines/credit)
+            rate (or backfill) quarters: one run of the credit_rating_quarterly job
+  summary   rows per table, where the serving database and reports are, how to open the UI
+  dbt       run dbt with rules.yml and company.yml passed as vars, e.g. ``python -m pipelines dbt build``
+  instance  prepare the Dagster home (copies dagster.yaml) and print its path
 
-Every run these commands start waits for its turn on the warehouse (pipelines/turn.py): DuckDB
+Every run starts through one helper (``pipelines.runs.run_job``): recorded under its code
+location in the instance, and waiting for its turn on the warehouse (pipelines/turn.py): DuckDB
 allows one writer process per file, so runs on one instance never overlap.
 """
 
@@ -73,54 +76,58 @@ def check_first_day(window: tuple[date, date]) -> str | None:
 
 def execute(job_name: str, start: date | None = None, end: date | None = None,
             assets: list[str] | None = None) -> bool:
-    """Execute a job (optionally a subset of its assets) over a partition range as one run on
-    the instance in DAGSTER_HOME; print the failed steps' errors."""
-    import dagster as dg
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    from pipelines.definitions import defs
-    from pipelines.turn import cli_run_tags, warehouse_turn
+    """Run a job (optionally a subset of its assets) over the partitions of [start, end] as one
+    run; print its line and the failed steps' errors."""
+    from pipelines.runs import partition_keys, run_job
 
     prepare_instance()
-    tags = cli_run_tags()
-    if start and end and (problem := check_first_day((start, end))):
-        print(problem, file=sys.stderr)
-        return False
+    keys = None
     if start and end:
-        job_def = defs.resolve_job_def(job_name)
-        keys = job_def.partitions_def.get_partition_keys_in_time_window(
-            dg.TimeWindow(_at_midnight(start), _at_midnight(end + timedelta(days=1)))) if job_def.partitions_def else []
+        if problem := check_first_day((start, end)):
+            print(problem, file=sys.stderr)
+            return False
+        keys = partition_keys(job_name, start, end)
         if not keys:
             print(f"{job_name}: no partitions between {start} and {end}")
             return True
-        tags |= {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
-    with dg.DagsterInstance.get() as instance:
-        job = defs.resolve_job_def(job_name)
-        selection = [dg.AssetKey.from_user_string(a) for a in assets] if assets else None
-        # The console shows warnings and errors only; every event is still in the instance (UI).
-        quiet = {"loggers": {"console": {"config": {"log_level": os.environ.get("DWH_LOG_LEVEL", "WARNING")}}}}
-        with warehouse_turn(instance):
-            result = job.execute_in_process(instance=instance, tags=tags, asset_selection=selection,
-                                            run_config=quiet, raise_on_error=False)
-        if not result.success:
-            for event in result.all_events:
-                if event.is_step_failure:
-                    err = event.step_failure_data.error
-                    print(f"FAILED step {event.step_key}: {err.message.strip()[:2000] if err else ''}", file=sys.stderr)
-        where = (f" {tags[ASSET_PARTITION_RANGE_START_TAG]}..{tags[ASSET_PARTITION_RANGE_END_TAG]}"
-                 if ASSET_PARTITION_RANGE_START_TAG in tags else "")
-        print(f"  run {result.run_id} {job_name}{where}{' (subset)' if assets else ''}: "
-              f"{'success' if result.success else 'FAILURE'}", flush=True)
-        return result.success
+    return report(run_job(job_name, keys, assets), subset=bool(assets))
 
 
-def _at_midnight(d: date):
-    from datetime import datetime
+def report(outcome, subset: bool = False) -> bool:
+    for failure in outcome.failures:
+        print(f"FAILED step {failure[:2000]}", file=sys.stderr)
+    print(f"  {outcome.line()}{' (subset)' if subset else ''}", flush=True)
+    return outcome.success
 
-    from pipelines.partitions import TIMEZONE
-    from zoneinfo import ZoneInfo
 
-    return datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(TIMEZONE))
+def credit_rating(spec: str) -> bool:
+    """Rate (or re-rate, backfill) the quarters of ``spec`` (``2023Q2..2023Q4``, one quarter or a
+    comma list of consecutive quarters) as one run of ``credit_rating_quarterly``."""
+    from pipelines.credit.quarters import label, parse, parse_range, quarterly_partitions
+    from pipelines.runs import run_job
+
+    keys = parse_range(spec)
+    known = quarterly_partitions.get_partition_keys()
+    unknown = [label(parse(k)) for k in keys if k not in known]
+    if unknown:
+        print(f"not a rateable quarter (before company.first_day or not over yet): {', '.join(unknown)}",
+              file=sys.stderr)
+        return False
+    if known[known.index(keys[0]): known.index(keys[-1]) + 1] != keys:
+        print("quarters must be consecutive (one run covers a range)", file=sys.stderr)
+        return False
+    prepare_instance()
+    outcome = run_job("credit_rating_quarterly", keys)
+    if outcome.success:
+        ratings: dict[str, dict] = {}
+        for event in outcome.events:
+            if event.is_step_materialization:
+                meta = event.materialization.metadata.get("ratings")
+                ratings.update(meta.value if meta else {})
+        for q, info in sorted(ratings.items()):
+            print(f"  {q}: {info['customers']} customers, final grades {info['grades']}, "
+                  f"{len(info['branches'])} branch sheets -> {info['path']}")
+    return report(outcome)
 
 
 def run_all(start: date, end: date) -> bool:
@@ -187,30 +194,30 @@ def summary() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipelines.credit.cli import dispatch
-
-    if (code := dispatch(argv)) is not None:  # credit-rating has its own parser
-        return code
     parser = argparse.ArgumentParser(prog="python -m pipelines", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    config_help = "company configuration folder (holds company.yml); default: the repository's"
+    parser.add_argument("--config", help=config_help)
+    common = argparse.ArgumentParser(add_help=False)  # --config after the command, too
+    common.add_argument("--config", default=argparse.SUPPRESS, help=config_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="generate sample data if needed and run the whole pipeline")
-    r.add_argument("--scale", default="default", help="generator preset when generating (tiny, S, default, M)")
-    r.add_argument("--seed", type=int, default=42)
-    r.add_argument("--regenerate", action="store_true", help="wipe the landing zone and generate again")
-    r.add_argument("--config", help="company configuration folder (holds company.yml); default: the repository's")
-    sub.add_parser("summary", help="print the warehouse summary")
-    d = sub.add_parser("dbt", help="run dbt with the rules passed as vars")
+    sub.add_parser("run", parents=[common], help="run the whole pipeline over the landing zone's dates")
+    sub.add_parser("summary", parents=[common], help="print the warehouse summary")
+    d = sub.add_parser("dbt", help="run dbt with the rules and company settings passed as vars")
     d.add_argument("dbt_args", nargs=argparse.REMAINDER)
-    j = sub.add_parser("job", help="run one job as one run (a date range of a partitioned job, or a subset)")
+    j = sub.add_parser("job", parents=[common],
+                       help="run one job as one run (a date range of a partitioned job, or a subset)")
     j.add_argument("job_name")
     j.add_argument("--start", type=date.fromisoformat, help="first day (partitioned jobs)")
     j.add_argument("--end", type=date.fromisoformat, help="last day (default: --start)")
     j.add_argument("--asset", action="append", dest="assets", help="asset key to run (repeatable), e.g. raw/sales_lines")
+    c = sub.add_parser("credit-rating", parents=[common],
+                       help="rate or backfill quarters: credit-rating --quarters 2024Q2..2024Q4")
+    c.add_argument("--quarters", required=True,
+                   help="a quarter (2023Q2), a range (2023Q2..2023Q4) or a comma list of consecutive quarters")
     sub.add_parser("instance", help="prepare the Dagster home and print it")
-    sub.add_parser("credit-rating", help="rate or backfill quarters: credit-rating --quarters 2024Q2..2024Q4")
     args = parser.parse_args(argv)
-    if getattr(args, "config", None):
+    if args.config:
         from pipelines.company import CONFIG_ENV
 
         os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
@@ -223,26 +230,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "job":
         return 0 if execute(args.job_name, args.start, args.end or args.start, assets=args.assets) else 1
+    if args.command == "credit-rating":
+        try:
+            return 0 if credit_rating(args.quarters) else 1
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.command == "dbt":
-        from pipelines.resources import build_resources, dbt_executable
+        from pipelines.resources import dbt_executable, export_dbt_env
         from pipelines.rules import dbt_vars
 
-        build_resources()  # exports DWH_WAREHOUSE_PATH for profiles.yml
+        export_dbt_env()  # DWH_WAREHOUSE_PATH for profiles.yml
         cmd = [dbt_executable(), *args.dbt_args, "--vars", dbt_vars(),
                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
         return subprocess.call(cmd)
 
     # run
-    from pipelines.company import company
-
     p = paths()
     started = time.monotonic()
-    own_landing = company().landing is not None or bool(os.environ.get("DWH_LANDING_DIR"))
-    if not own_landing and (args.regenerate or not p.landing.exists() or not any(p.landing.iterdir())):
-        from pipelines.generate import GeneratorConfig, generate
-
-        print(f"Generating sample data (scale {args.scale}, seed {args.seed}) into {p.landing} ...")
-        generate(GeneratorConfig.from_preset(args.scale, seed=args.seed), p.home, clean=True)
     window = landing_date_range(p.landing)
     if window is None:
         print(f"No landing files found under {p.landing}", file=sys.stderr)

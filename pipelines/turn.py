@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.executor.in_process import InProcessExecutor
 from filelock import FileLock
 
 TURN_LOCK_FILE = "warehouse-turn.lock"
@@ -41,18 +40,32 @@ def cli_run_tags() -> dict[str, str]:
     return {CLI_TAG: "cli", CLI_HOST_TAG: socket.gethostname(), CLI_PID_TAG: str(os.getpid())}
 
 
+_HELD: dict[str, int] = {}  # lock file -> how deep this process holds it (the command line, then the executor)
+
+
 @contextmanager
 def hold_turn(instance: dg.DagsterInstance, say: Callable[[str], None]) -> Iterator[None]:
-    """Hold the instance's warehouse turn (blocking until it is free)."""
-    lock = FileLock(str(Path(instance.root_directory) / TURN_LOCK_FILE))
+    """Hold the instance's warehouse turn (blocking until it is free). Re-entrant within a
+    process: a command-line run holds it, and its executor then finds it held."""
+    path = str(Path(instance.root_directory) / TURN_LOCK_FILE)
+    if _HELD.get(path):
+        _HELD[path] += 1
+        try:
+            yield
+        finally:
+            _HELD[path] -= 1
+        return
+    lock = FileLock(path)
     try:
         lock.acquire(timeout=0)
     except TimeoutError:
         say("waiting for the warehouse: another run on this Dagster instance holds it (one run at a time)")
         lock.acquire()
+    _HELD[path] = 1
     try:
         yield
     finally:
+        _HELD[path] = 0
         lock.release()
 
 
@@ -98,16 +111,27 @@ def _active_runs(instance: dg.DagsterInstance, say: Callable[[str], None]) -> li
     return live
 
 
-class _TurnTakingInProcessExecutor(InProcessExecutor):
+class _TurnTakingExecutor(dg.Executor):
+    """Dagster's in-process executor, run while holding the warehouse turn."""
+
+    def __init__(self, inner: dg.Executor):
+        self._inner = inner
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
     def execute(self, plan_context, execution_plan):
         with hold_turn(plan_context.instance, plan_context.log.info):
-            yield from super().execute(plan_context, execution_plan)
+            yield from self._inner.execute(plan_context, execution_plan)
 
 
-def _create_executor(init_context: dg.InitExecutorContext) -> InProcessExecutor:
-    base = dg.in_process_executor.executor_creation_fn(init_context)
-    return _TurnTakingInProcessExecutor(retries=base.retries, step_dependency_config=base.step_dependency_config,
-                                        marker_to_close=base.marker_to_close)
+def _create_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
+    return _TurnTakingExecutor(dg.in_process_executor.executor_creation_fn(init_context))
 
 
 # The in-process executor (steps of a run share one process: one DuckDB writer, Great

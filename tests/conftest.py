@@ -27,7 +27,7 @@ def dwh_home(tmp_path, monkeypatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_generated(tmp_path_factory) -> Path:
     """A tiny generated dataset (landing + generated side files), made once per session."""
-    from pipelines.generate import GeneratorConfig, generate
+    from sample_data import GeneratorConfig, generate
 
     out = tmp_path_factory.mktemp("tiny")
     generate(GeneratorConfig.from_preset("tiny", seed=7), out, clean=True)

@@ -123,7 +123,7 @@ from typing import Callable
 import duckdb
 import pytest
 
-from pipelines.generate.writers import xlsx_bytes
+from sample_data.writers import xlsx_bytes
 from pipelines.ingest.config import find_files, load_sources
 from pipelines.ingest.load import load_window
 from tests.test_ingest import CUSTOMERS, GOOD, OVERRIDES_HEADER, PRODUCTS, REPS, SALES_HEADER, sales, write

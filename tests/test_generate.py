@@ -1,4 +1,4 @@
-"""Tests of the sample-data generator (pipelines.generate) on the tiny preset."""
+"""Tests of the sample-data generator (sample_data) on the tiny preset."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from python_calamine import CalamineWorkbook
 
-from pipelines.generate import FAULT_TABLE, STOCK_HEADER_VARIANTS, GeneratorConfig, generate
-from pipelines.generate.sales_files import SALES_HEADERS_GBK
+from sample_data import FAULT_TABLE, STOCK_HEADER_VARIANTS, GeneratorConfig, generate
+from sample_data.sales_files import SALES_HEADERS_GBK
 
 REPO = Path(__file__).resolve().parents[1]
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日"]
@@ -352,7 +352,7 @@ def test_default_preset_uses_small_row_fault_rate():
 
 # ---------------------------------------------------------------- CLI
 def test_cli_runs_and_refuses_a_non_empty_landing(tmp_path):
-    cmd = [sys.executable, "-m", "pipelines.generate", "--out", str(tmp_path), "--scale", "tiny", "--seed", "5",
+    cmd = [sys.executable, "-m", "sample_data", "--out", str(tmp_path), "--scale", "tiny", "--seed", "5",
            "--days", "21", "--no-progress"]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -28,7 +28,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("hostile") / "var"
-    proc = subprocess.run([sys.executable, "-m", "pipelines", "run", "--scale", "tiny", "--seed", "11"],
+    from sample_data import GeneratorConfig, generate
+
+    generate(GeneratorConfig.from_preset("tiny", seed=11), home, clean=True)  # what dwh.py run does first
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "run"],
                           cwd=REPO, env=subprocess_env(home), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return home

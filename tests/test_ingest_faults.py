@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.generate import GeneratorConfig, generate
-from pipelines.generate.faults import FAULT_TABLE
+from sample_data import GeneratorConfig, generate
+from sample_data.faults import FAULT_TABLE
 from pipelines.ingest.assets import INGESTED_SOURCES
 from pipelines.ingest.load import load_window
 

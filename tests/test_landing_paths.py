@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.generate.writers import xlsx_bytes
+from sample_data.writers import xlsx_bytes
 from pipelines.ingest.config import find_files, list_landing, load_sources
 from pipelines.ingest.load import load_window
 from pipelines.ingest.sensors import landing_fingerprints

@@ -16,8 +16,11 @@ from conftest import REPO, subprocess_env
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e") / "var"
+    from sample_data import GeneratorConfig, generate
+
+    generate(GeneratorConfig.from_preset("tiny", seed=11), home, clean=True)  # what dwh.py run does first
     env = subprocess_env(home)
-    proc = subprocess.run([sys.executable, "-m", "pipelines", "run", "--scale", "tiny", "--seed", "11"],
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "run"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     return home, proc
 

@@ -88,7 +88,7 @@ def ingest_generated(out: Path, seed: int = GENERATOR_SEED, preset: str = "tiny"
     write it)."""
     import duckdb
 
-    from pipelines.generate import GeneratorConfig, generate
+    from sample_data import GeneratorConfig, generate
     from pipelines.ingest.assets import INGESTED_SOURCES
     from pipelines.ingest.load import load_window
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 CNY_SEED = REPO_ROOT / "dbt_project" / "seeds" / "chinese_new_year.csv"
 
 # cold-and-flu season peaks in winter, summer is quiet

@@ -1,4 +1,4 @@
-"""Command line: ``python -m pipelines.generate --out var --seed 42 --scale default [knobs]``."""
+"""Command line: ``python -m sample_data --out var --seed 42 --scale default [knobs]``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import sys
 import time
 from datetime import date
 
-from pipelines.generate.config import PRESETS, GeneratorConfig
-from pipelines.generate.engine import LandingNotEmpty, generate
-from pipelines.generate.faults import FAULT_TABLE, ROW_KINDS
+from sample_data.config import PRESETS, GeneratorConfig
+from sample_data.engine import LandingNotEmpty, generate
+from sample_data.faults import FAULT_TABLE, ROW_KINDS
 
 
 def _fault(spec: str) -> tuple[str, float]:
@@ -30,7 +30,7 @@ def _fault(spec: str) -> tuple[str, float]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m pipelines.generate",
+        prog="python -m sample_data",
         description="Generate a deterministic sample landing zone (sales, receivables, master data, stock "
                     "reports, visit logs, rating overrides) plus generated/manifest.json and faults.jsonl.",
         epilog="Fault kinds: row-level " + ", ".join(ROW_KINDS) + "; file-level "

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import Mapping
 
-from pipelines.generate.faults import FAULT_TABLE, ROW_KINDS
+from sample_data.faults import FAULT_TABLE, ROW_KINDS
 
 DEFAULT_START = date(2023, 1, 1)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.generate import faults as F
-from pipelines.generate.master import CHAIN, NATIONAL, REGIONAL, World, rng_for
-from pipelines.generate.sales import Behaviour, SalesDay, position_probs
-from pipelines.generate.writers import csv_lines, encode, quote, write_bytes, xlsx_bytes
+from sample_data import faults as F
+from sample_data.master import CHAIN, NATIONAL, REGIONAL, World, rng_for
+from sample_data.sales import Behaviour, SalesDay, position_probs
+from sample_data.writers import csv_lines, encode, quote, write_bytes, xlsx_bytes
 
 STOCK_COLUMNS = ["sku", "product_name", "opening_qty", "received_qty", "sold_qty", "closing_qty", "report_date",
                  "destination_territory"]

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.generate import fake
-from pipelines.generate import faults as F
-from pipelines.generate.master import World, rng_for
-from pipelines.generate.sales import Behaviour
-from pipelines.generate.seasons import weekday_of, working_days
-from pipelines.generate.writers import encode, write_bytes, zfill
+from sample_data import fake
+from sample_data import faults as F
+from sample_data.master import World, rng_for
+from sample_data.sales import Behaviour
+from sample_data.seasons import weekday_of, working_days
+from sample_data.writers import encode, write_bytes, zfill
 
 SELLING, TRAVEL, ORGANISATION, PERSONAL = range(4)
 ACTIVITIES = np.array(["selling", "travel", "organisation", "personal"])

@@ -15,10 +15,10 @@ from datetime import date
 
 import numpy as np
 
-from pipelines.generate.writers import zfill
+from sample_data.writers import zfill
 
-from pipelines.generate import fake
-from pipelines.generate.config import GeneratorConfig
+from sample_data import fake
+from sample_data.config import GeneratorConfig
 
 NODATE = -(10**9)
 NEVER = 10**9

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from pipelines.generate import faults as F
-from pipelines.generate.master import TERMS, World, cents_str, rng_for
-from pipelines.generate.sales import ReceivablesDay, SalesDay
-from pipelines.generate.writers import csv_text, decimal_array, encode, parquet_bytes, write_bytes
+from sample_data import faults as F
+from sample_data.master import TERMS, World, cents_str, rng_for
+from sample_data.sales import ReceivablesDay, SalesDay
+from sample_data.writers import csv_text, decimal_array, encode, parquet_bytes, write_bytes
 
 SALES_COLUMNS = ["invoice_no", "line_no", "invoice_date", "line_type", "customer_code", "sku", "qty",
                  "unit_price", "discount_rate", "net_amount", "payment_terms", "branch_code", "rep_code"]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.generate import faults as F
-from pipelines.generate.master import (BRANCH_COLUMNS, CUSTOMER_COLUMNS, PRODUCT_COLUMNS, REP_COLUMNS, World)
-from pipelines.generate.writers import csv_text, encode, write_bytes
+from sample_data import faults as F
+from sample_data.master import (BRANCH_COLUMNS, CUSTOMER_COLUMNS, PRODUCT_COLUMNS, REP_COLUMNS, World)
+from sample_data.writers import csv_text, encode, write_bytes
 
 
 def master_path(iso: str, name: str) -> str:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.generate.writers import zfill
+from sample_data.writers import zfill
 
-from pipelines.generate import fake
-from pipelines.generate.master import (CHAIN, NATIONAL, OTHER, REGIONAL, SINGLE, HOSPITAL, NEVER,
+from sample_data import fake
+from sample_data.master import (CHAIN, NATIONAL, OTHER, REGIONAL, SINGLE, HOSPITAL, NEVER,
                                        TERMS_DUE_DAYS, World, rng_for)
-from pipelines.generate.seasons import sales_factor
+from sample_data.seasons import sales_factor
 
 PUNCTUAL, SLOW, LATE, DEFAULTER = range(4)
 PAYER_TYPES = ["punctual", "slow", "late", "defaulter"]

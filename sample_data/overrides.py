@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.generate import fake
-from pipelines.generate import faults as F
-from pipelines.generate.master import NEVER, World, rng_for
-from pipelines.generate.writers import csv_text, encode, write_bytes
+from sample_data import fake
+from sample_data import faults as F
+from sample_data.master import NEVER, World, rng_for
+from sample_data.writers import csv_text, encode, write_bytes
 
 OVERRIDE_COLUMNS = ["customer_code", "quarter", "grade", "reason", "approver", "approved_date"]
 OVERRIDES_PATH = "overrides/credit_rating_overrides.csv"

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.generate import faults as F
-from pipelines.generate.config import GeneratorConfig
-from pipelines.generate.master import CHANNELS, NEVER, TERMS, World
-from pipelines.generate.master_files import MasterWriter
-from pipelines.generate.overrides import OVERRIDES_PATH, write_overrides
-from pipelines.generate.sales import PAYER_TYPES, ReceivablesBook, SalesGenerator, build_behaviour
-from pipelines.generate.sales_files import SALES_FORMAT_SHARES, SalesWriter
-from pipelines.generate.stock import STOCK_HEADER_VARIANTS, VARIANT_NAMES, StockReporter
-from pipelines.generate.visits import VisitLog
+from sample_data import faults as F
+from sample_data.config import GeneratorConfig
+from sample_data.master import CHANNELS, NEVER, TERMS, World
+from sample_data.master_files import MasterWriter
+from sample_data.overrides import OVERRIDES_PATH, write_overrides
+from sample_data.sales import PAYER_TYPES, ReceivablesBook, SalesGenerator, build_behaviour
+from sample_data.sales_files import SALES_FORMAT_SHARES, SalesWriter
+from sample_data.stock import STOCK_HEADER_VARIANTS, VARIANT_NAMES, StockReporter
+from sample_data.visits import VisitLog
 
 MANIFEST_VERSION = 1
 
@@ -130,7 +130,7 @@ def _manifest(config, world, beh, sales, book, master_w, sales_w, stock, visits,
         "overrides": ov,
     }
     return {
-        "generator": "pipelines.generate",
+        "generator": "sample_data",
         "manifest_version": MANIFEST_VERSION,
         "seed": config.seed,
         "scale": config.scale,
