@@ -19,3 +19,6 @@ weekly_partitions = dg.WeeklyPartitionsDefinition(
     start_date=(_start - timedelta(days=_start.weekday())).isoformat(), day_offset=1, timezone=TIMEZONE)
 
 BY_SOURCE_PARTITIONING = {"daily": daily_partitions, "weekly": weekly_partitions, "none": None}
+
+# The run tags of a partition range (one run over many partitions), as Dagster's backfills write them.
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

@@ -38,7 +38,6 @@ from pipelines.company import REPO_ROOT, company
 LOCATION_NAME = "distributor_dwh"
 DEFINITIONS_MODULE = "pipelines.definitions"
 REPOSITORY_NAME = "__repository__"  # what Dagster names the repository of a Definitions object
-RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @dataclass
@@ -86,6 +85,7 @@ def run_job(job_name: str, keys: list[str] | None = None, assets: list[str] | No
     from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
+    from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
     from pipelines.turn import warehouse_turn
 
     tags = cli_tags()

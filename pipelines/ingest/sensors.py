@@ -18,9 +18,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from pipelines.ingest.config import date_ranges, find_files, load_sources
+from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.settings import paths
 
 JOB_BY_PARTITIONING = {"daily": "daily_pipeline", "weekly": "weekly_stock", "none": "reference_data"}
@@ -119,8 +119,8 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext):
     kept = {k: (previous.get(k) if k.split("|")[1][:1] not in "*~" and date.fromisoformat(k.split("|")[1]) > yesterday
                 else v) for k, v in current.items()}
     for r in runs:
-        tags = {} if r["start"] is None else {ASSET_PARTITION_RANGE_START_TAG: r["start"],
-                                               ASSET_PARTITION_RANGE_END_TAG: r["end"]}
+        tags = {} if r["start"] is None else {RANGE_START_TAG: r["start"],
+                                               RANGE_END_TAG: r["end"]}
         run_key = f"{r['job_name']}:{r['start']}:{r['end']}:" + hashlib.sha1(
             json.dumps(sorted(kept.items())).encode()).hexdigest()[:12]
         yield dg.RunRequest(run_key=run_key, job_name=r["job_name"], tags=tags)
@@ -141,7 +141,7 @@ def quarantine_release_sensor(context: dg.SensorEvaluationContext):
     done = set(json.loads(context.cursor)) if context.cursor else set()
     requests = release_requests(paths().home / "state" / "releases", done)
     for run in requests["runs"]:
-        tags = {ASSET_PARTITION_RANGE_START_TAG: run["start"], ASSET_PARTITION_RANGE_END_TAG: run["end"]}
+        tags = {RANGE_START_TAG: run["start"], RANGE_END_TAG: run["end"]}
         yield dg.RunRequest(run_key=f"release:{run['job_name']}:{run['start']}:{run['end']}:{run['request']}",
                             job_name=run["job_name"], tags=tags)
     context.update_cursor(json.dumps(sorted(done | set(requests["seen"]))))
