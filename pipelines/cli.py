@@ -33,11 +33,16 @@ from pipelines.settings import DAGSTER_YAML, DBT_PROJECT_DIR, paths
 
 def prepare_instance() -> Path:
     """Point DAGSTER_HOME at $DWH_HOME/dagster_home with the repo's dagster.yaml in it (its
-    ``{dagster_home}`` placeholder filled in, so the home opens by path alone)."""
+    ``{dagster_home}`` placeholder filled in, so the home opens by path alone);
+    ``DWH_DAGSTER_STORAGE=postgres`` takes dagster.postgres.yaml instead (storage on PostgreSQL)."""
     home = paths().dagster_home
     home.mkdir(parents=True, exist_ok=True)
     target = home / "dagster.yaml"
-    text = DAGSTER_YAML.read_text(encoding="utf-8").replace("{dagster_home}", str(home.resolve()))
+    storage = os.environ.get("DWH_DAGSTER_STORAGE", "sqlite")
+    if storage not in {"sqlite", "postgres"}:
+        raise SystemExit(f"DWH_DAGSTER_STORAGE must be sqlite or postgres, not {storage!r}")
+    template = DAGSTER_YAML if storage == "sqlite" else DAGSTER_YAML.with_name("dagster.postgres.yaml")
+    text = template.read_text(encoding="utf-8").replace("{dagster_home}", str(home.resolve()))
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
