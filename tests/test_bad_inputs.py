@@ -96,6 +96,9 @@ json_line_over_the_limit                visits          quarantine line_too_long
 not_an_xlsx_named_xlsx                  stock (xlsx)    file error not_xlsx
 backslash_escaped_quote                 receivables     file error unterminated_quote naming \\"
 parquet_column_file_row_number          sales_lines     tolerated: the extra column is ignored
+yesterdays_file_under_todays_name       sales_lines     file refused no_good_rows (every date wrong)
+utc_z_and_fractional_timestamps         visits          tolerated: ...Z is UTC, fractions of seconds
+csv_record_over_the_limit               receivables     quarantine line_too_long, line 3 alone
 ======================================  ==============  ==========================================
 
 Outcome **refused** (issue 16): a file that is mostly not what its name claims (none of its rows
@@ -522,6 +525,19 @@ CASES = [
          {"sales/2024/01/sales_20240102.parquet": parquet(
              f"SELECT *, 7 AS file_row_number FROM ({SALES_PQ})")},
          Tolerated("SELECT line_no, _source_line FROM raw.sales_lines ORDER BY 1", [(1, 1), (2, 2)])),
+    Case("yesterdays_file_under_todays_name", "sales_lines", "a day's file copied over the next day's",
+         {"sales/2024/01/sales_20240103.csv": sales([GOOD, GOOD.replace("I1,1,", "I1,2,")]).encode()},
+         Refused("no_good_rows", "sales/2024/01/sales_20240103.csv",
+                 [("sales/2024/01/sales_20240103.csv", 2, "date_outside_partition"),
+                  ("sales/2024/01/sales_20240103.csv", 3, "date_outside_partition")])),
+    Case("utc_z_and_fractional_timestamps", "visits", "check-in written 2024-01-02T01:00:00.250Z (UTC)",
+         {VISITS_F: jsonl(visit(check_in="2024-01-02T01:00:00.250Z", check_out="2024-01-02T02:00:00Z"))},
+         Tolerated("SELECT visit_id, check_in = TIMESTAMPTZ '2024-01-02 09:00:00.25+08:00' FROM raw.visits",
+                   [("V1", True)])),
+    Case("csv_record_over_the_limit", "receivables", "one receivables row of 2.5 MB between good ones",
+         {RECV_F: lines(RECV_HEADER, RGOOD, RGOOD.replace("I1,", "I" + "9" * 2_500_000 + ","),
+                        RGOOD.replace("I1,", "I3,"))},
+         Quarantined([(RECV_F, 3, "line_too_long")], loaded=2)),
 ]
 
 

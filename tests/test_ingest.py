@@ -142,7 +142,8 @@ def table_hash(con, table: str) -> str:
 
 
 def test_reloading_a_window_is_idempotent(tmp_path, landing):
-    write(landing / "sales/2024/01/sales_20240102.csv", sales([GOOD] + [r for r, _ in ROW_CASES[:4]]))
+    goods = [GOOD.replace("I1,1,", f"I0,{n},") for n in range(1, 5)]  # enough good rows: the file is not refused
+    write(landing / "sales/2024/01/sales_20240102.csv", sales([GOOD] + goods + [r for r, _ in ROW_CASES[:4]]))
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     load_all(con, landing, tmp_path / "tmp")
     first = {t: table_hash(con, t) for t in ("raw.sales_lines", "raw.quarantine", "raw.load_log")}
@@ -150,7 +151,7 @@ def test_reloading_a_window_is_idempotent(tmp_path, landing):
     load_window(con, "sales_lines", landing, date(2024, 1, 2), date(2024, 1, 2), tmp_path / "tmp")
     second = {t: table_hash(con, t) for t in ("raw.sales_lines", "raw.quarantine", "raw.load_log")}
     assert first == second
-    assert con.execute("SELECT count(*) FROM raw.sales_lines").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM raw.sales_lines").fetchone()[0] == 5
 
 
 OVERRIDES_HEADER = "customer_code,quarter,grade,reason,approver,approved_date"

@@ -78,10 +78,13 @@ QUARANTINE_COLUMNS = ("source, _source_file, _source_line, _partition_date, reas
                       "_loaded_at, blocked_by, released_at, released_by_load")
 LOAD_LOG_COLUMNS = ("source, _source_file, _partition_date, layout, rows_read, rows_loaded, rows_quarantined, _load_id, "
                     "_loaded_at, status, message, ignored_headers, missing_columns")
-# Reasons that say a row could not be read as the layout describes it; a file made mostly of them
-# is refused (sources.yml max_unparseable_share) instead of replacing its day.
-UNPARSEABLE = ("bad_json", "bad_number", "bad_date", "bad_timestamp", "bad_enum", "excel_error", "line_too_long",
-               "unmatched_join", "no_row_template")
+# Reasons that depend on other data, not on the row: a duplicate of a row another file holds, a
+# code the master data lacks (yet). Every other reason says the row is not what its layout
+# describes; a file made mostly of such rows is refused (sources.yml max_unparseable_share)
+# instead of replacing its day (an HTML page, yesterday's file under today's name, a file of
+# another layout).
+OTHER_DATA_REASONS = ("duplicate_key", "unknown_customer", "unknown_sku", "unknown_rep", "unknown_territory",
+                      "before_first_day")
 EXCEL_ERRORS = ("#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 
@@ -136,9 +139,10 @@ def _typed_sql(col: Column, layout: Layout) -> str:
     if col.type == "timestamp":
         with_tz = [f for f in layout.timestamp_formats if "%z" in f]
         naive = [f for f in layout.timestamp_formats if "%z" not in f]
+        zulu = f"regexp_replace({blank}, '[Zz]$', '+00:00')"  # ISO 8601's Z is UTC
         parts = []
         if with_tz:
-            parts.append(f"try_strptime({blank}, [{', '.join(lit(f) for f in with_tz)}])")
+            parts.append(f"try_strptime({zulu}, [{', '.join(lit(f) for f in with_tz)}])")
         if naive:  # naive timestamps are in the business time zone (company.yml)
             parts.append(f"timezone({lit(company().timezone)}, try_strptime({blank}, [{', '.join(lit(f) for f in naive)}]))")
         return f"coalesce({', '.join(parts)})"
@@ -517,9 +521,9 @@ def _refuse_files(con: duckdb.DuckDBPyConnection, source: Source, by_path: dict[
     error; its day keeps its last good rows (an HTML error page saved as a day's visits file
     must not empty the day). Fills ``_refusals`` (relpath, problem)."""
     limit = source.max_unparseable_share
-    unparseable = ", ".join(lit(r) for r in UNPARSEABLE)
+    other_data = ", ".join(lit(r) for r in OTHER_DATA_REASONS)
     stats = con.execute(f"""SELECT _source_file, count(*), count(*) FILTER (WHERE _reason IS NULL),
-                                   count(*) FILTER (WHERE _reason IN ({unparseable})),
+                                   count(*) FILTER (WHERE _reason IS NOT NULL AND _reason NOT IN ({other_data})),
                                    string_agg(DISTINCT _reason, ', ' ORDER BY _reason) FILTER (WHERE _reason IS NOT NULL)
                             FROM _typed GROUP BY 1 ORDER BY 1""").fetchall()
     out: list[tuple[str, str, str]] = []

@@ -448,22 +448,33 @@ def _positional(names: list[str]) -> str:
     return ", ".join(f"{q('c' + str(i))} AS {q(n)}" for i, n in enumerate(names))
 
 
-def _csv_relation(read_paths: list[str], names: list[str], many: bool) -> str:
+def _csv_relation(read_paths: list[str], names: list[str], many: bool, largest: int = 0) -> str:
     """Relation of CSV files sharing one header: their columns as VARCHAR under the header's
     names, ``_line`` (record number + 1; renumbered later where it differs from the physical
-    line) and ``_file`` (through ``_batch_files.read_path`` for a batch)."""
+    line) and ``_file`` (through ``_batch_files.read_path`` for a batch). Files bigger than
+    DuckDB's default line limit are read with room for lines up to their size (at most
+    READER_LINE_BYTES); a record longer than MAX_LINE_BYTES is quarantined alone (line_too_long)."""
     cols = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(names))) + "}"
     select = ", ".join(f"r.{q(f'c{i}')} AS {q(n)}" for i, n in enumerate(names))
     files = "[" + ", ".join(lit(p) for p in read_paths) + "]"
+    room = min(largest + 1, READER_LINE_BYTES) if largest > DUCKDB_DEFAULT_LINE_BYTES else None
+    sizes = f", max_line_size={room}, buffer_size={2 * room}" if room else ""
     reader = (f"read_csv({files}, header=false, skip=1, delim=',', quote='\"', escape='\"', columns={cols}, "
-              f"strict_mode=true, null_padding=false, auto_detect=false, encoding='utf-8', filename=true)")
+              f"strict_mode=true, null_padding=false, auto_detect=false, encoding='utf-8', filename=true{sizes})")
+    if room:
+        length = " + ".join(f"strlen(coalesce(r.{q(f'c{i}')}, ''))" for i in range(len(names))) or "0"
+        parse = (f"CASE WHEN {length} > {MAX_LINE_BYTES} THEN 'line_too_long' END AS _pr, "
+                 f"CASE WHEN {length} > {MAX_LINE_BYTES} THEN 'the record is ' || ({length}) || "
+                 f"' bytes, over the limit of {MAX_LINE_BYTES:,}' END AS _pm, ")
+    else:
+        parse = "CAST(NULL AS VARCHAR) AS _pr, CAST(NULL AS VARCHAR) AS _pm, "
     if many:
         return (f"SELECT {select}, r._n - min(r._n) OVER (PARTITION BY r.filename) + 2 AS _line, b.relpath AS _file, "
-                f"CAST(NULL AS VARCHAR) AS _pr, CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text "
+                f"{parse}CAST(NULL AS VARCHAR) AS _raw_text "
                 f"FROM (SELECT *, ordinality AS _n FROM {reader} WITH ORDINALITY) r "
                 f"JOIN _batch_files b ON b.read_path = r.filename")
     return (f"SELECT {select}, r.ordinality + 1 AS _line, (SELECT relpath FROM _batch_files LIMIT 1) AS _file, "
-            f"CAST(NULL AS VARCHAR) AS _pr, CAST(NULL AS VARCHAR) AS _pm, CAST(NULL AS VARCHAR) AS _raw_text "
+            f"{parse}CAST(NULL AS VARCHAR) AS _raw_text "
             f"FROM {reader} WITH ORDINALITY r")
 
 
@@ -473,7 +484,7 @@ def _file_relation(con: duckdb.DuckDBPyConnection, lf: LandingFile, tmp_dir: Pat
         path = lf.path if _is_utf8(lf.layout) else _decode_to_utf8(lf, tmp_dir)
         names = _file_names(_csv_headers(lf, path))
         _batch_files(con, [lf], lf.layout, [duck_path(path, tmp_dir)])
-        return _csv_relation([duck_path(path, tmp_dir)], names, many=False), names
+        return _csv_relation([duck_path(path, tmp_dir)], names, many=False, largest=path.stat().st_size), names
     if lf.layout.format == "parquet":
         read_path = duck_path(lf.path, tmp_dir)
         names = _parquet_names(con, lf, read_path)
@@ -501,7 +512,8 @@ def stage_csv(con: duckdb.DuckDBPyConnection, lf: LandingFile, source: Source, t
     mapping = _header_map(lf, source, headers)
     before = _stage_count(con)
     read_path = duck_path(path, tmp_dir)
-    _run_mapped(con, lf, source, _csv_relation([read_path], names, many=False), names, mapping, tmp_dir,
+    _run_mapped(con, lf, source, _csv_relation([read_path], names, many=False, largest=path.stat().st_size), names,
+                mapping, tmp_dir,
                 read_paths=[read_path])
     n = _stage_count(con) - before
     if n and _physical_lines(path) != _data_records(con, lf) + 1:  # blank lines or quoted line breaks
@@ -897,7 +909,9 @@ def _stage_csv_batch(con: duckdb.DuckDBPyConnection, batch: list[tuple[LandingFi
     files = [lf for lf, _, _ in batch]
     names = _file_names(batch[0][1])
     read_paths = [duck_path(lf.path, tmp_dir) for lf in files]
-    _run_mapped(con, files, source, _csv_relation(read_paths, names, many=True), names, batch[0][2], tmp_dir,
+    largest = max(lf.path.stat().st_size for lf in files)
+    _run_mapped(con, files, source, _csv_relation(read_paths, names, many=True, largest=largest), names, batch[0][2],
+                tmp_dir,
                 read_paths=read_paths)
     got = dict(con.execute("SELECT relpath, count(s._source_file) FROM _batch_files f LEFT JOIN "
                            "(SELECT _source_file FROM _stage) s ON s._source_file = f.relpath GROUP BY 1").fetchall())
