@@ -376,3 +376,19 @@ def test_sensor_requests_the_days_a_many_day_file_holds_now_and_held_before(tmp_
     assert second["sales_lines|~erp/order_details.csv"].endswith("@2024-01-02..2024-01-09")
     runs = plan_runs(first, second, date(2024, 12, 31))
     assert [(r["start"], r["end"]) for r in runs] == [("2024-01-02", "2024-01-09")]
+
+
+def test_data_before_the_first_day_stops_the_run_naming_the_setting(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from conftest import REPO, subprocess_env
+
+    folder = company(tmp_path, monkeypatch, "company: {first_day: 2024-03-01}\nlanding: landing\n")
+    landing = landing_with_masters(folder)  # the masters are dated 2024-01-01
+    env = subprocess_env(tmp_path / "var")
+    proc = subprocess.run([sys.executable, "-m", "pipelines", "run", "--config", str(folder)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "starts on 2024-01-01" in proc.stderr and "company.first_day" in proc.stderr
+    assert str(folder / "company.yml") in proc.stderr and landing.exists()
