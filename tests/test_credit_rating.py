@@ -293,13 +293,13 @@ def test_company_without_receivables_is_rated_incomplete(staged, tmp_path, monke
     """A company whose company.yml says it has no receivables: on a copy of the warehouse, every
     customer that is not NEW is INCOMPLETE (K4 not available, no computed grade or score), the other
     indicators are computed as before, the final grade is the override if any; the mart passes its
-    dbt tests and its GX suite, and the report says what is missing instead of a grade."""
+    dbt tests (the build below runs them: its checks), and the report says what is missing instead
+    of a grade."""
     import shutil
 
     from python_calamine import CalamineWorkbook
 
     from pipelines.credit.report import build_rating_report
-    from pipelines.quality import gx_runtime as gr
 
     folder = tmp_path / "company"
     folder.mkdir()
@@ -332,9 +332,6 @@ def test_company_without_receivables_is_rated_incomplete(staged, tmp_path, monke
         assert (k1, k2, o4, o5) == before[key][1:]  # the other indicators are unchanged
         assert k4 is None and share is None and k4_reason == "not available: receivables not delivered"
         assert computed is None and score is None and final == override and na == "K4 receivables"
-    outcome = gr.validate("mart_credit_rating", query_or_table="marts.mart_credit_rating", duckdb_path=str(warehouse),
-                          on_missing_table="fail")
-    assert outcome.success, outcome.failed
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

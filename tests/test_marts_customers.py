@@ -10,8 +10,8 @@ The ``S`` preset (200 customers, 1 year) is generated and ingested like the pipe
 * ``mart_inventory_days`` / ``mart_inventory_turnover`` (R5).
 
 The tests assert that every class, cell, band and tier is populated, recompute R1/R2 in Python
-for one month end, and run the marts' GX suites (expectations/mart_*.json) — passing on the
-build, failing on a corrupted copy. The PostgreSQL comparison of every mart is
+for one month end, and run the marts' dbt tests (their checks: models/marts/**.yml and tests/) —
+passing on the build, failing on a corrupted copy. The PostgreSQL comparison of every mart is
 tests/test_dbt_postgres.py.
 """
 
@@ -165,34 +165,38 @@ def test_inventory_every_band_populated(con):
     assert turnover[0] > 0 and turnover[1] > 0 and turnover[2] > 0
 
 
-def test_suites_are_model_checks():
-    from pipelines.quality.checks import model_suites
+def _mart_test_results(build) -> dict[str, dict[str, str]]:
+    """mart -> {dbt test name: status} of the dbt tests of each mart in a dbt run's results."""
+    manifest = build.artifact("manifest.json")
+    out: dict[str, dict[str, str]] = {m: {} for m in MARTS}
+    for r in build.run_results["results"]:
+        node = manifest["nodes"].get(r["unique_id"], {})
+        if node.get("resource_type") != "test":
+            continue
+        owner = node.get("attached_node") or ((node.get("config", {}).get("meta") or {}).get("dagster", {})
+                                              .get("ref", {}).get("name")) or node["depends_on"]["nodes"][0]
+        mart = owner.split(".")[-1]
+        if mart in out:
+            out[mart][node["name"]] = r["status"]
+    return out
 
-    found = {name: (key.to_user_string(), relation) for name, key, relation in model_suites()}
+
+def test_dbt_tests_check_the_marts(built):
+    """The marts' checks are dbt tests (GX checks only what is loaded): each mart has its own
+    beyond the contract — non-empty, ranges, accepted values, cross-column rules, reconciliations —
+    and they pass on the build."""
+    _, build = built
+    results = _mart_test_results(build)
     for mart in MARTS:
-        assert found.get(mart) == (f"marts/{mart}", f"marts.{mart}"), mart
+        names = set(results[mart])
+        assert f"not_empty_{mart}_" in names, mart
+        assert any("reconcile" in n or "every_customer_has_a_row" in n for n in names), mart
+        assert set(results[mart].values()) == {"pass"}, (mart, results[mart])
+    assert "mart_customer_segments_classes_follow_ranking" in results["mart_customer_segments"]
+    assert "mart_inventory_days_bands_are_ordered" in results["mart_inventory_days"]
 
 
-def _validate(path: Path):
-    from pipelines.quality import gx_runtime
-
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return {m: gx_runtime.validate(m, connection=con, query_or_table=f"marts.{m}", on_missing_table="fail")
-                for m in MARTS}
-    finally:
-        con.close()
-
-
-def test_gx_suites_pass_on_the_build(built, con):
-    warehouse, _ = built
-    snapshot = warehouse.parent / "gx_copy.duckdb"
-    shutil.copyfile(warehouse, snapshot)
-    outcomes = _validate(snapshot)
-    assert all(o.success for o in outcomes.values()), {m: o.failed for m, o in outcomes.items() if not o.success}
-
-
-def test_gx_suites_fail_on_a_corrupted_copy(built, tmp_path):
+def test_dbt_tests_fail_on_a_corrupted_copy(built, tmp_path):
     warehouse, _ = built
     broken = tmp_path / "broken.duckdb"
     shutil.copyfile(warehouse, broken)
@@ -205,8 +209,13 @@ def test_gx_suites_fail_on_a_corrupted_copy(built, tmp_path):
                     "AND week_start = (SELECT min(week_start) FROM marts.mart_inventory_days)")
     finally:
         con.close()
-    outcomes = _validate(broken)
-    assert not outcomes["mart_customer_segments"].success_blocking
-    assert not outcomes["mart_visit_compliance"].success_blocking
-    assert not outcomes["mart_inventory_days"].success_blocking
-    assert outcomes["mart_inventory_turnover"].success
+    run = run_dbt(["test", "--select", " ".join(MARTS), "--exclude-resource-type", "unit_test"], warehouse=broken,
+                  workdir=tmp_path / "dbt", check=False)
+    assert run.returncode != 0
+    failed = {m: {n for n, status in tests.items() if status == "fail"} for m, tests in _mart_test_results(run).items()}
+    assert "accepted_values_mart_customer_segments_abc_class__A__B__C" in failed["mart_customer_segments"]
+    assert "mart_customer_segments_classes_follow_ranking" in failed["mart_customer_segments"]
+    assert "unique_combination_mart_visit_compliance_month_start__rep_code" in failed["mart_visit_compliance"]
+    assert "mart_visit_compliance_visits_reconcile_with_customers" in failed["mart_visit_compliance"]
+    assert "accepted_range_mart_inventory_days_days_of_inventory__0" in failed["mart_inventory_days"]
+    assert failed["mart_inventory_turnover"] == set() and failed["mart_visit_compliance_customers"] == set()

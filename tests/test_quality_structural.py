@@ -61,7 +61,7 @@ def test_required_columns_are_not_null_and_optional_ones_are_not():
     assert sales.columns["qty"].required and "qty" in not_null
     lineage = {"_source_file", "_source_line", "_partition_date", "_load_id", "_loaded_at"}
     assert set(not_null) == set(sales.required_columns) | lineage
-    assert all(e["meta"]["severity"] == "error" and e["meta"][structural.DERIVED] for e in derived)
+    assert all(e["severity"] == "critical" and e["meta"][structural.DERIVED] for e in derived)
     # an unpartitioned source's rows have no partition date
     overrides = structural.derived_expectations(sources["credit_overrides"], sources)
     assert "_partition_date" not in _by(overrides, "expect_column_values_to_not_be_null")
@@ -106,7 +106,11 @@ def test_enum_value_set_is_the_configured_values_with_a_company_addition(tmp_pat
                               ('C2', 'CANTEEN', ?, 'master/c.csv', 3, ?, 'l1', now())""", [DAY, DAY, DAY, DAY])
     finally:
         con.close()
-    out = structural.validate_raw("master_customers", duckdb_path=db, window=(DAY, DAY))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = structural.validate_raw("master_customers", connection=con, window=(DAY, DAY))
+    finally:
+        con.close()
     assert not out.success_blocking
     (failed,) = out.errors
     assert (failed["expectation_type"], failed["column"]) == ("expect_column_values_to_be_in_set", "channel_type")
@@ -138,11 +142,11 @@ def test_repeats_finds_a_repeated_or_contradicting_expectation():
     sources = _sources()
     sales = sources["sales_lines"]
     hand = [
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "qty"}, "meta": {"severity": "warn"}},
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "unit_price"}},  # optional: ERROR
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "qty"}, "severity": "warning"},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "unit_price"}},  # optional: critical
         {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "payment_terms", "value_set": ["COD"]}},
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "rep_code"},
-         "meta": {"severity": "warn"}},  # optional, should usually be filled: kept
+         "severity": "warning"},  # optional, should usually be filled: kept
         {"type": "expect_column_values_to_be_between", "kwargs": {"column": "qty", "max_value": 100000}},
     ]
     assert [i for i, _sig, _why in structural.repeats(sales, hand, sources)] == [0, 1, 2]
@@ -177,21 +181,22 @@ def test_an_undelivered_source_raw_check_passes_as_skipped(dwh_home, tmp_path, m
 
 
 def test_a_mart_requiring_an_undelivered_source_passes_as_skipped(dwh_home, tmp_path, monkeypatch):
+    """The Python mart's check (GX) is skipped when a source it needs is not delivered; the dbt
+    marts' not_empty tests do the same (tests/test_quality_blocking.py)."""
     import dagster as dg
 
-    from pipelines.quality.checks import build_model_check
+    from pipelines.quality.checks import build_model_check, requirements
 
-    key = dg.AssetKey(["marts", "mart_visit_compliance"])
-    from pipelines.quality.checks import requirements
-
-    assert requirements()[key] == ["visits"]  # the dbt model's meta says it
+    key = dg.AssetKey(["marts", "mart_customer_lifetime_value"])
+    relation = "marts.mart_customer_lifetime_value"
+    assert requirements()[key] == ["sales_lines"]  # the asset's metadata says it
     # delivered (the sample company): the suite runs, and fails on a warehouse without the mart
     result, (evaluation,) = _check_result(
-        build_model_check("mart_visit_compliance", key, "marts.mart_visit_compliance"), [dg.AssetSpec(key)])
+        build_model_check("mart_customer_lifetime_value", key, relation), [dg.AssetSpec(key)])
     assert not result.success and not evaluation.passed
     # not delivered: skipped, passing, without GX
-    _company(tmp_path, monkeypatch, "sources:\n  visits: {delivered: false}\n")
+    _company(tmp_path, monkeypatch, "sources:\n  sales_lines: {delivered: false}\n")
     result, (evaluation,) = _check_result(
-        build_model_check("mart_visit_compliance", key, "marts.mart_visit_compliance"), [dg.AssetSpec(key)])
+        build_model_check("mart_customer_lifetime_value", key, relation), [dg.AssetSpec(key)])
     assert result.success and evaluation.passed
-    assert evaluation.description == "skipped: visits not delivered (company.yml)"
+    assert evaluation.description == "skipped: sales_lines not delivered (company.yml)"

@@ -1,11 +1,16 @@
-"""The suite files in expectations/: each one loads and checks with GX (a raw suite together
+"""The suite files in expectations/: each one loads with GX's own classes (a raw suite together
 with the structural expectations derived from sources.yml), is wired to a blocking Dagster
 check, and passes on clean generated data while catching the faults it is there for (real GX,
-real DuckDB; the tiny generated landing zone loaded by the ingest engine, without Dagster)."""
+real DuckDB; the tiny generated landing zone loaded by the ingest engine, without Dagster).
+
+One owner per check: GX suites exist for the raw tables and the marts written by Python; the
+dbt models' checks are dbt tests, which the definitions turn into asset checks of the models
+(blocking when their severity is error) — checked here too."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 from pathlib import Path
@@ -41,27 +46,70 @@ def _sources_by_table():
     return {s.table: s for s in load_sources().values()}
 
 
-def _merged(suite: str) -> gr.SuiteSpec:
+class Exp(dict):
+    """One expectation of a loaded suite, as its GX configuration dict."""
+
+    @property
+    def is_sql(self) -> bool:
+        return self["type"] == gr.SQL_TYPE
+
+    @property
+    def query(self) -> str:
+        return self["kwargs"].get(gr.SQL_QUERY, "")
+
+    @property
+    def meta(self) -> dict:
+        return self.get("meta") or {}
+
+    @property
+    def severity(self) -> str:
+        return self.get("severity", "critical")
+
+    @property
+    def column(self) -> str | None:
+        k = self["kwargs"]
+        return k.get("column") or (",".join(k["column_list"]) if k.get("column_list") else self.meta.get("column"))
+
+
+def _exps(suite: str, extra=None) -> list[Exp]:
+    return [Exp(e.configuration.to_json_dict()) for e in gr.load_suite(suite, extra_expectations=extra).expectations]
+
+
+def _merged(suite: str) -> list[Exp]:
     """A raw suite as the check validates it: the file plus the derived expectations."""
     source = _sources_by_table()[suite[len("raw_"):]]
-    return gr.load_suite(suite, extra_expectations=structural.derived_expectations(source))
+    return _exps(suite, structural.derived_expectations(source))
+
+
+def _parameters(exps: list[Exp]) -> set[str]:
+    found = {p for e in exps if e.is_sql for p in gr.placeholders(e.query)}
+    return found | {m for e in exps for m in re.findall(r'"\$PARAMETER": "(\w+)"', json.dumps(e["kwargs"]))}
 
 
 # ------------------------------------------------------------------------ the files
 
 
 @pytest.mark.parametrize("suite", SUITES)
-def test_suite_file_loads_and_checks_with_gx(suite):
-    spec = gr.check_suite(suite)  # structure, GX types and kwargs, SQL parses in DuckDB
-    assert spec.name == suite and spec.expectations
-    if suite in RAW_SUITES:  # the derived expectations too, as the check validates them
-        source = _sources_by_table()[suite[len("raw_"):]]
-        spec = gr.check_suite(suite, extra_expectations=structural.derived_expectations(source))
-    assert {e.severity for e in spec.expectations} <= {"error", "warn"}
-    assert any(e.severity == "error" for e in spec.expectations)
-    for e in spec.expectations:
-        if e.is_sql:
-            assert e.column or e.meta.get("why"), f"{suite}: say what a SQL expectation checks"
+def test_suite_file_loads_with_gx_and_its_sql_parses(suite):
+    exps = _merged(suite) if suite in RAW_SUITES else _exps(suite)  # GX refuses bad types and kwargs
+    assert exps
+    assert {e.severity for e in exps} <= {"critical", "warning"}
+    assert any(e.severity == "critical" for e in exps)
+    con = duckdb.connect()
+    try:
+        for e in exps:
+            if e.is_sql:
+                assert e.column or e.meta.get("why"), f"{suite}: say what a SQL expectation checks"
+                # {batch} as GX fills it: aliased "subselect", or bare when the query has a JOIN
+                join = re.search(r"\bjoin\b", e.query, re.IGNORECASE)
+                sql = e.query.replace("{batch}", "(SELECT 1 AS x)" + ("" if join else " AS subselect"))
+                for name in gr.placeholders(e.query):
+                    sql = sql.replace("{" + name + "}", "DATE '2000-01-03'")
+                (tree,) = con.execute("SELECT json_serialize_sql(?)", [sql.replace("{{", "{").replace("}}", "}")]
+                                      ).fetchone()
+                assert not json.loads(tree).get("error"), (suite, e.query, json.loads(tree).get("error_message"))
+    finally:
+        con.close()
 
 
 def test_every_raw_table_has_a_suite():
@@ -72,10 +120,10 @@ def test_every_raw_table_has_a_suite():
 def test_raw_suite_columns_and_types_match_sources_yml(suite):
     source = _sources_by_table()[suite[len("raw_"):]]
     expected = {**{c.name: KIND[c.type] for c in source.columns.values()}, **LINEAGE}
-    spec = _merged(suite)
-    (col_set,) = [e for e in spec.expectations if e.type == "expect_table_columns_to_match_set"]
-    assert set(col_set.kwargs["column_set"]) == set(expected) and col_set.kwargs["exact_match"] is True
-    typed = [e for e in spec.expectations if e.is_sql and "typeof(COLUMNS(b.*))" in e.query]
+    exps = _merged(suite)
+    (col_set,) = [e for e in exps if e["type"] == "expect_table_columns_to_match_set"]
+    assert set(col_set["kwargs"]["column_set"]) == set(expected) and col_set["kwargs"].get("exact_match", True) is True  # GX leaves the default out
+    typed = [e for e in exps if e.is_sql and "typeof(COLUMNS(b.*))" in e.query]
     assert len(typed) == 1, "one column-types expectation per raw suite"
     declared = dict(re.findall(r"\('(\w+)', '([A-Z][A-Z0-9(), ]*)'\)", typed[0].query))
     assert {c: _kind(t) for c, t in declared.items()} == expected
@@ -85,14 +133,14 @@ def test_raw_suite_columns_and_types_match_sources_yml(suite):
 @pytest.mark.parametrize("suite", RAW_SUITES)
 def test_partitioned_suites_check_the_window_and_volume(suite):
     source = _sources_by_table()[suite[len("raw_"):]]
-    spec = _merged(suite)
+    exps = _merged(suite)
     if source.partitioning == "none":
-        assert spec.parameters == frozenset()  # the whole table is validated, no window
+        assert _parameters(exps) == set()  # the whole table is validated, no window
         return
     timestamp = source.partition_date_column and source.columns[source.partition_date_column].type == "timestamp"
-    assert spec.parameters == {"partition_start", "partition_end"} | ({"timezone"} if timestamp else set())
-    volume = [e for e in spec.expectations if e.is_sql and "volume anomaly" in e.meta.get("why", "")]
-    assert len(volume) == 1 and volume[0].severity == "warn"
+    assert _parameters(exps) == {"partition_start", "partition_end"} | ({"timezone"} if timestamp else set())
+    volume = [e for e in exps if e.is_sql and "volume anomaly" in e.meta.get("why", "")]
+    assert len(volume) == 1 and volume[0].severity == "warning"
 
 
 def test_references_in_sources_yml_are_checked_by_the_suites():
@@ -102,12 +150,11 @@ def test_references_in_sources_yml_are_checked_by_the_suites():
     sources = load_sources()
     masters = {s.master_entity: s.table for s in sources.values() if s.master_entity}
     for source in sources.values():
-        spec = _merged(f"raw_{source.table}")
+        exps = _merged(f"raw_{source.table}")
         for col in source.columns.values():
             if col.references:
-                ri = [e for e in spec.expectations
-                      if e.is_sql and e.column == col.name and f"raw.{masters[col.references]}" in e.query]
-                assert ri and ri[0].severity == "error", (source.table, col.name)
+                ri = [e for e in exps if e.is_sql and e.column == col.name and f"raw.{masters[col.references]}" in e.query]
+                assert ri and ri[0].severity == "critical", (source.table, col.name)
 
 
 def test_every_suite_is_a_blocking_check_in_the_definitions():
@@ -122,6 +169,7 @@ def test_every_suite_is_a_blocking_check_in_the_definitions():
         spec = specs[(f"raw/{suite[len('raw_'):]}", f"gx_{suite}")]
         assert spec.blocking
     assets = defs.resolve_asset_graph().get_all_asset_keys()
+    assert [s for s, _k, _r in model_suites()] == ["mart_customer_lifetime_value"]  # the Python mart
     for suite, key, _relation in model_suites():
         assert key in assets, f"expectations/{suite}.json names {key.to_user_string()}, not an asset"
         assert specs[(key.to_user_string(), f"gx_{suite}")].blocking
@@ -130,6 +178,65 @@ def test_every_suite_is_a_blocking_check_in_the_definitions():
     serving_parents = graph.get(next(k for k in assets if k.path == ["serving", "database"])).parent_keys
     for _suite, key, _relation in model_suites():
         assert key in serving_parents
+
+
+def test_no_gx_suite_checks_a_dbt_model():
+    """One owner per check: a dbt model's checks are its contract and dbt tests, never a suite."""
+    from pipelines.quality.checks import dbt_model_keys, model_suites
+
+    dbt_keys = dbt_model_keys()
+    assert dbt_keys and not [s for s, key, _r in model_suites() if key in dbt_keys]
+
+
+def _dbt_checks():
+    """(asset key, check name) -> spec of every dbt test turned into an asset check."""
+    from pipelines.definitions import defs
+
+    return {(spec.asset_key.to_user_string(), spec.name): spec for checks_def in defs.resolve_asset_graph()
+            .assets_defs for spec in checks_def.check_specs if spec.metadata.get("dagster_dbt/unique_id")}
+
+
+def test_dbt_tests_of_the_marts_are_blocking_asset_checks_of_the_marts():
+    """dagster-dbt turns each dbt test of a mart — generic and singular, those reading a second
+    model included (meta dagster.ref) — into an asset check of the mart: blocking at severity
+    error, not at warn. A failed blocking check fails its step, so the serving database (which
+    depends on every mart) and the reports do not run."""
+    import json as _json
+
+    from pipelines.transform.project import dbt_project
+
+    manifest = _json.loads(dbt_project.manifest_path.read_text())
+    checks = _dbt_checks()
+    marts = ["mart_sales_monthly", "mart_customer_segments", "mart_visit_compliance", "mart_visit_compliance_customers",
+             "mart_inventory_days", "mart_inventory_turnover", "mart_credit_rating"]
+    for mart in marts:
+        tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"
+                 and (n.get("attached_node") == f"model.distributor_dwh.{mart}"
+                      or (n.get("config", {}).get("meta") or {}).get("dagster", {}).get("ref", {}).get("name") == mart
+                      or (not n.get("attached_node") and n["depends_on"]["nodes"] == [f"model.distributor_dwh.{mart}"]))]
+        assert len(tests) >= 4, mart
+        for test in tests:
+            spec = checks.get((f"marts/{mart}", test["name"]))
+            assert spec is not None, f"dbt test {test['name']} is not an asset check of marts/{mart}"
+            assert spec.blocking == (test["config"]["severity"].lower() == "error"), test["name"]
+    # a reconciliation with a model of another dbt asset set (the daily facts) is a check too
+    assert ("marts/mart_sales_monthly", "mart_sales_monthly_lines_reconcile_with_fct_sales_lines") in checks
+    assert ("marts/mart_visit_compliance_customers", "mart_visit_compliance_customers_visits_reconcile_with_fct_visits"
+            ) in checks
+    assert checks[("marts/mart_customer_segments", "mart_customer_segments_every_customer_has_a_row")].blocking
+    assert not checks[("marts/mart_customer_segments", "mart_customer_segments_all_classes_shown")].blocking
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    serving = dg_key("serving/database")
+    for mart in marts:
+        assert dg_key(f"marts/{mart}") in graph.get(serving).parent_keys or mart == "mart_credit_rating"
+
+
+def dg_key(text: str):
+    import dagster as dg
+
+    return dg.AssetKey.from_user_string(text)
 
 
 # ------------------------------------------------- on data: clean passes, faults are caught
@@ -167,17 +274,22 @@ def _window(db: Path, table: str) -> tuple[dt.date, dt.date] | None:
 
 
 def _validate(db: Path, suite: str, window=None, **kw):
-    """As the raw check validates: the derived expectations and the suite file together."""
+    """As the raw check validates: the derived expectations and the suite file together, through
+    an open connection."""
     table = suite[len("raw_"):]
     window = window or _window(db, table)
-    return structural.validate_raw(table, duckdb_path=db, window=window, **kw)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return structural.validate_raw(table, connection=con, window=window, **kw)
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize("suite", RAW_SUITES)
 def test_clean_generated_data_passes_every_error_expectation(tiny_warehouse, suite):
     out = _validate(tiny_warehouse, suite)
     assert out.success_blocking, out.summary()
-    assert out.skipped == [] and out.evaluated == len(_merged(suite).expectations)
+    assert out.skipped == [] and out.evaluated == len(_merged(suite))
 
 
 @pytest.fixture
@@ -222,13 +334,13 @@ def test_referential_integrity_against_master_data(broken):
     out = _validate(broken, "raw_sales_lines", (day, day))
     assert not out.success_blocking
     failed = _failed(out)
-    customer = failed[("error", "customer_code")]
+    customer = failed[("critical", "customer_code")]
     assert customer["expectation_type"] == "unexpected_rows_expectation"
     assert customer["unexpected_count"] >= 1
     sample = customer["sample_unexpected_values"][0]
     assert set(sample) == {"customer_code", "_source_file", "_source_line"}
     assert sample["_source_file"].startswith("sales/")
-    branch = failed[("error", "branch_code")]
+    branch = failed[("critical", "branch_code")]
     assert branch["unexpected_count"] == 1 and branch["sample_unexpected_values"][0]["branch_code"] == "BR99"
 
 
@@ -266,7 +378,7 @@ def test_weekly_stock_window_is_monday_to_sunday(broken):
     assert out.parameters == {"partition_start": f"{week}T00:00:00", "partition_end": f"{sunday}T00:00:00",
                               "timezone": "Asia/Shanghai"}
     # the Monday after is also a WARN (reports are as of Sunday), not a second ERROR
-    assert sorted(f["severity"] for f in out.failed if f["column"] == "report_date") == ["error", "warn"]
+    assert sorted(f["severity"] for f in out.failed if f["column"] == "report_date") == ["critical", "warning"]
 
 
 def test_volume_anomaly_warns_and_does_not_block(broken):
@@ -294,20 +406,18 @@ def test_mean_price_out_of_band_is_a_warning(broken):
     _sql(broken, f"UPDATE raw.sales_lines SET unit_price = unit_price * 100 WHERE _partition_date = DATE '{day}'")
     out = _validate(broken, "raw_sales_lines", (day, day))
     assert out.success_blocking, out.summary()
-    assert ("warn", "unit_price") in _failed(out)
+    assert ("warning", "unit_price") in _failed(out)
 
 
-def test_a_missing_master_table_fails_in_the_pipeline_and_is_skipped_ad_hoc(broken):
+def test_a_missing_master_table_fails_the_check(broken):
     _sql(broken, "DROP TABLE raw.master_reps")
     day = _one_day(broken, "sales_lines")
     strict = _validate(broken, "raw_sales_lines", (day, day))
     assert len(strict.errors) == 1, strict.summary()
     (f,) = strict.errors
     assert f["column"] == "rep_code" and "master_reps" in f["exception"]
-    # the rollback patch: the expectations after the broken one still ran cleanly
-    assert strict.evaluated == len(_merged("raw_sales_lines").expectations)
-    loose = _validate(broken, "raw_sales_lines", (day, day), on_missing_table="skip")
-    assert loose.success_blocking and [s["column"] for s in loose.skipped] == ["rep_code"]
+    # no transaction aborted: the expectations after the broken one still ran cleanly
+    assert strict.evaluated == len(_merged("raw_sales_lines"))
 
 
 def test_visit_window_is_the_day_in_the_company_time_zone(tiny_warehouse, tmp_path, monkeypatch):
@@ -340,7 +450,7 @@ def test_requires_sources_name_sources_of_sources_yml():
         "mart_sales_monthly": ["sales_lines"], "mart_customer_segments": ["sales_lines"],
         "mart_customer_lifetime_value": ["sales_lines"]}
     for suite in MODEL_SUITES:
-        assert "requires_sources" not in gr.load_suite(suite).meta, suite
+        assert "requires_sources" not in gr.suite_meta(suite), suite
 
 
 def test_a_hand_written_reference_to_an_undelivered_master_is_skipped(broken, tmp_path, monkeypatch):

@@ -1,5 +1,12 @@
-"""Blocking Dagster asset checks that validate every load, and every BI-facing mart, with
-Great Expectations.
+"""Blocking Dagster asset checks that validate every load with Great Expectations.
+
+One owner per check: GX validates what is *loaded* (the raw partitions, and the marts written by
+Python rather than dbt); dbt tests check what dbt *builds* — every dbt model's checks are its
+contract and its dbt tests (models/**.yml ``data_tests``, generic tests in macros/, singular
+tests in tests/), which dagster-dbt turns into asset checks of the model (an ERROR-severity test
+is blocking: it fails the dbt step, so the serving database and the reports keep their last
+published state; a ``severity: warn`` test only reports). A suite file naming a dbt model is
+refused (its check is not defined, with a warning; ``tests/test_quality_suites.py`` fails).
 
 * **Raw partitions** — one check per raw table that has a suite file
   ``expectations/raw_<table>.json``. It validates the structural expectations derived from
@@ -10,13 +17,12 @@ Great Expectations.
   Monday..Sunday), or the whole table for an unpartitioned source. A source the company does
   not deliver (``company.yml``: ``delivered: false``) is not validated: its check passes with
   the status "skipped: <source> not delivered (company.yml)".
-* **Models (marts)** — one check per other suite file, e.g. ``mart_sales_monthly.json``, on the
-  dbt model's asset key (suite ``meta.asset_key``, default ``marts/<suite name>``), validating
-  the whole relation (``meta.relation``, default ``marts.<suite name>``) after dbt built it.
-  The publish asset depends on the marts, so a failing mart check keeps the serving database
-  as it was. A new mart only needs its JSON file. A model whose ``requires_sources`` (dbt model meta) names
-  a source the company does not deliver passes as skipped, the same way (such a mart is empty,
-  and its row counts would fail).
+* **Python marts** — one check per other suite file (today ``mart_customer_lifetime_value.json``)
+  on the asset that writes it (suite ``meta.asset_key``, default ``marts/<suite name>``),
+  validating the whole relation (``meta.relation``, default ``marts.<suite name>``). The
+  publish asset depends on the marts, so a failing check keeps the serving database as it was.
+  A mart whose ``requires_sources`` (the asset's metadata) names a source the company does not
+  deliver passes as skipped, the same way (such a mart is empty, and its row counts would fail).
 
 Every validation gets the suite parameter ``timezone`` (the business time zone of
 ``company.yml``), for ``{timezone}`` in SQL expectations, and skips (does not fail) a SQL
@@ -25,13 +31,14 @@ an undelivered master: its members are inferred in dbt).
 
 Suite files are read from ``expectations/`` (or ``$DWH_EXPECTATIONS_DIR``) at every
 validation, so an edited suite takes effect on the next run; which checks exist is decided
-when the definitions load. Every check runs through SQL on DuckDB, hands the step's warehouse connection to GX
-(``gx_runtime.validate(connection=...)``), records the outcome in
-``quality.validation_results`` and rebuilds the Data Docs site at ``paths().data_docs``.
+when the definitions load. Every check runs through SQL on DuckDB, hands the step's warehouse
+connection to GX (``gx_runtime.validate(connection=...)``), records the outcome in
+``quality.validation_results`` and rebuilds the Data Docs site at ``paths().data_docs``
+(offline, swapped in atomically: ``data_docs.py``).
 
 ``quality.partition_status`` (a view) gives, per raw asset and day, the outcome of the latest
-validation covering that day: ``valid`` is false while the day's rows failed an ERROR
-expectation and have not been re-validated.
+validation covering that day: ``valid`` is false while the day's rows failed a critical
+expectation and have not been re-validated; ``clean`` is false while they failed any.
 
 Cost (default-scale sample data: 3 years, 521 k sales lines; 2 CPUs shared with other work,
 so wall times vary ~1.5x; GX imported; median of 3): the sales-lines suite (38 expectations;
@@ -42,11 +49,11 @@ for one day (plus one stock week) and 8.8-11 s for the whole history. GX's fixed
 itself is a few ms per query. Rebuilding Data Docs after a check takes under a second, growing with
 the number of validations the process holds (1.7-3.3 s with 55).
 
-Severity: a failed ERROR-severity expectation (or one that could not be evaluated, e.g. its
-query names a missing table: ``on_missing_table="fail"``) fails the check at severity ERROR,
-which — the check being blocking — stops every downstream asset of the run: dbt models, the
-serving database and reports keep their last validated state. WARN-only failures fail the
-check at severity WARN, are recorded and shown, and block nothing.
+Severity is GX's own expectation field: a failed ``critical`` expectation (or one that could not
+be evaluated, e.g. its query names a missing table) fails the check at severity ERROR, which —
+the check being blocking — stops every downstream asset of the run: dbt models, the serving
+database and reports keep their last validated state. Failures of ``warning`` expectations
+only fail the check at severity WARN, are recorded and shown, and block nothing.
 """
 
 import json
@@ -207,7 +214,7 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
         with warehouse.connect() as con:
             outcome = structural.validate_raw(
                 table, connection=con, window=window, run_name=f"{context.run.run_id}-{suite}",
-                on_missing_table="fail", suites_dir=suites_dir(),
+                suites_dir=suites_dir(),
             )
             _record(con, context, f"gx_{suite}", key, suite, window, outcome)
         return _result(context, outcome, f"{window[0]} .. {window[1]}" if window else "whole table")
@@ -224,9 +231,9 @@ def model_suites() -> list[tuple[str, dg.AssetKey, str]]:
         name = path.stem
         if name.startswith(RAW_PREFIX):
             continue
-        spec = gx_runtime.load_suite(name, suites_dir())
-        key = dg.AssetKey.from_user_string(spec.meta.get("asset_key") or f"marts/{name}")
-        out.append((name, key, spec.meta.get("relation") or f"marts.{name}"))
+        meta = gx_runtime.suite_meta(name, suites_dir())
+        key = dg.AssetKey.from_user_string(meta.get("asset_key") or f"marts/{name}")
+        out.append((name, key, meta.get("relation") or f"marts.{name}"))
     return out
 
 
@@ -249,7 +256,7 @@ def build_model_check(suite: str, key: dg.AssetKey, relation: str) -> dg.AssetCh
         with warehouse.connect() as con:
             outcome = gx_runtime.validate(
                 suite, connection=con, query_or_table=relation,
-                run_name=f"{context.run.run_id}-{suite}", on_missing_table="fail",
+                run_name=f"{context.run.run_id}-{suite}",
                 suites_dir=suites_dir(), parameters=structural.suite_parameters(),
                 skip_tables=structural.undelivered_tables(),
             )
@@ -259,24 +266,34 @@ def build_model_check(suite: str, key: dg.AssetKey, relation: str) -> dg.AssetCh
     return _check
 
 
-def _model_asset_keys() -> set[dg.AssetKey]:
-    """dbt models plus the marts written by Python assets (the fitted CLV models)."""
+def python_mart_keys() -> set[dg.AssetKey]:
+    """The marts written by Python assets (the fitted CLV models): the only models GX checks."""
     from pipelines.clv.assets import mart_customer_lifetime_value
-    from pipelines.transform.assets import dbt_models, dbt_partitioned_models
 
-    return set(dbt_models.keys) | set(dbt_partitioned_models.keys) | set(mart_customer_lifetime_value.keys)
+    return set(mart_customer_lifetime_value.keys)
+
+
+def dbt_model_keys() -> set[dg.AssetKey]:
+    """Asset keys of every dbt model (their checks are dbt tests)."""
+    from pipelines.transform.assets import translator
+    from pipelines.transform.project import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return {translator.get_asset_key(n) for n in manifest["nodes"].values() if n["resource_type"] == "model"}
 
 
 def build_model_checks() -> list[dg.AssetChecksDefinition]:
-    """One blocking check per model suite whose asset key is a dbt model. A suite naming an
-    unknown model is skipped with a warning (not an error, so a dbt rename does not break
-    loading the code location); ``tests/test_quality_suites.py`` fails on it."""
-    known = _model_asset_keys()
+    """One blocking check per model suite whose asset is a Python mart. A suite naming a dbt
+    model (dbt tests own its checks) or an unknown asset is skipped with a warning (not an
+    error, so a rename does not break loading the code location); ``tests/test_quality_suites.py``
+    fails on it."""
+    known = python_mart_keys()
     checks = []
     for suite, key, relation in model_suites():
         if key not in known:
-            warnings.warn(f"expectations/{suite}.json: {key.to_user_string()} is not a dbt model "
-                          f"asset; its check is not defined", stacklevel=2)
+            why = "a dbt model: its checks are dbt tests" if key in dbt_model_keys() else "not a Python mart asset"
+            warnings.warn(f"expectations/{suite}.json: {key.to_user_string()} is {why}; "
+                          f"its GX check is not defined", stacklevel=2)
             continue
         checks.append(build_model_check(suite, key, relation))
     return checks
@@ -289,6 +306,6 @@ def build_raw_checks_only() -> list[dg.AssetChecksDefinition]:
 
 
 def build_gx_checks() -> list[dg.AssetChecksDefinition]:
-    """Every GX check: raw partitions and models (marts)."""
+    """Every GX check: raw partitions and the Python marts."""
     return [*build_raw_checks_only(), *build_model_checks()]
 

@@ -3,7 +3,8 @@ applied), so that "required", "optional", an enum's values, a key and a referenc
 thing in ingest, in the raw-load checks and in dbt.
 
 For a source, ``derived_expectations(source)`` gives GX expectation dicts in the form of the
-suite files (``{"type", "kwargs", "meta"}``), all at severity ERROR:
+suite files (``{"type", "kwargs", "severity", "meta"}``), all of GX severity ``critical``
+(blocking):
 
 * **columns** — the raw table has exactly the canonical columns plus the lineage columns
   (``expect_table_columns_to_match_set``, ``exact_match``);
@@ -14,7 +15,7 @@ suite files (``{"type", "kwargs", "meta"}``), all at severity ERROR:
   mistyped column;
 * **not null** — every ``required`` column and the lineage columns (``_partition_date`` only for
   a partitioned source: an unpartitioned source's rows have none). An optional column gets no
-  ERROR not-null; a suite may still *warn* when one that should usually be filled is empty;
+  critical not-null; a suite may still *warn* when one that should usually be filled is empty;
 * **value set** — an enum column's values are the enumeration's canonical values, company
   additions included (NULL is allowed unless the column is required);
 * **unique key** — ``unique_key``; a master source's key is unique per extract, i.e. together
@@ -101,8 +102,8 @@ def raw_columns(source: Source) -> list[tuple[str, str]]:
 
 
 def _exp(etype: str, kwargs: dict[str, Any], why: str, derived: str, **meta: Any) -> dict[str, Any]:
-    return {"type": etype, "kwargs": kwargs,
-            "meta": {"severity": "error", **meta, "why": why, DERIVED: f"sources.yml: {derived}"}}
+    return {"type": etype, "kwargs": kwargs, "severity": "critical",
+            "meta": {**meta, "why": why, DERIVED: f"sources.yml: {derived}"}}
 
 
 def _sql(lines: list[str], column: str | None, why: str, derived: str) -> dict[str, Any]:
@@ -256,21 +257,21 @@ def source_of_table(table: str, sources: Mapping[str, Source] | None = None) -> 
     raise KeyError(f"no source of sources.yml has the raw table {table!r}")
 
 
-def validate_raw(table: str, *, window: tuple | None, connection: Any = None, duckdb_path: Any = None,
-                 run_name: str | None = None, on_missing_table: str = "fail",
+def validate_raw(table: str, *, window: tuple | None, connection: Any, run_name: str | None = None,
                  suites_dir: Any = None) -> ValidationOutcome:
     """Validate ``raw.<table>`` (the rows of ``_partition_date`` in ``window``, or the whole table)
-    with the derived expectations and the hand-written suite ``raw_<table>`` together. SQL
-    expectations reading the raw table of a source the company does not deliver are skipped."""
+    on the open DuckDB ``connection`` with the derived expectations and the hand-written suite
+    ``raw_<table>`` together. SQL expectations reading the raw table of a source the company does
+    not deliver are skipped."""
     from pipelines.ingest.config import load_sources
     from pipelines.quality import gx_runtime
 
     sources = load_sources()
     source = source_of_table(table, sources)
     return gx_runtime.validate(
-        f"raw_{table}", connection=connection, duckdb_path=duckdb_path, query_or_table=f"raw.{table}",
+        f"raw_{table}", connection=connection, query_or_table=f"raw.{table}",
         partition_filter={PARTITION_COLUMN: tuple(window)} if window else None,
-        parameters=suite_parameters(), run_name=run_name, on_missing_table=on_missing_table,
+        parameters=suite_parameters(), run_name=run_name,
         suites_dir=suites_dir, extra_expectations=derived_expectations(source, sources),
         skip_tables=undelivered_tables(sources),
     )
@@ -324,19 +325,19 @@ def signature(exp: Mapping[str, Any]) -> tuple | None:
 def repeats(source: Source, expectations: list[Mapping[str, Any]],
             sources: Mapping[str, Source] | None = None) -> list[tuple[int, tuple, str]]:
     """Hand-written expectations (of a suite file) that repeat or contradict a derived one:
-    (index, signature, why). A contradiction is an ERROR not-null on a column sources.yml says is
-    optional, a value set on an enum column, or a second column-set or column-type check. A WARN
-    not-null on an optional column is not one (a column that should usually be filled)."""
+    (index, signature, why). A contradiction is a critical not-null on a column sources.yml says is
+    optional, a value set on an enum column, or a second column-set or column-type check. A
+    warning not-null on an optional column is not one (a column that should usually be filled)."""
     derived = {signature(e) for e in derived_expectations(source, sources)} - {None}
     out = []
     for i, exp in enumerate(expectations):
         sig = signature(exp)
         if sig is None:
             continue
-        severity = str((exp.get("meta") or {}).get("severity", "error")).lower()
+        severity = str(exp.get("severity", "critical")).lower()
         if sig in derived:
             out.append((i, sig, "repeats a derived expectation"))
-        elif sig[0] == "not_null" and severity == "error" and sig[1] in source.columns:
+        elif sig[0] == "not_null" and severity == "critical" and sig[1] in source.columns:
             out.append((i, sig, f"{sig[1]} is optional in sources.yml"))
         elif sig[0] == "in_set" and sig[1] in source.columns and source.columns[sig[1]].type == "enum":
             out.append((i, sig, f"{sig[1]} is an enum: its values come from sources.yml/company.yml"))
