@@ -1,7 +1,8 @@
 {#- Generic test: an aggregate of the model equals the same (or another) aggregate of a second
     model, e.g. a mart's lines against its fact's: fails when the two differ by more than
     `tolerance` (a SQL expression over the model's rows, 0 by default) or when only one of them is
-    NULL (an empty side). Usage on a model:
+    NULL (a sum over no rows: write coalesce(sum(x), 0) against a count(*), so that an empty mart
+    of a source the company does not deliver matches its empty fact). Usage on a model:
       data_tests: [{reconciles_with: {arguments: {compare_model: fct_sales_lines,
                     expression: 'sum(invoice_lines)', compare_expression: 'count(*)'}}}]
     The second model is named, not ref'd, on purpose: a test with two parents is an asset check in
