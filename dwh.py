@@ -47,6 +47,9 @@ def setup() -> None:
     env = venv_env()
     sh([BIN / "dagster-dbt", "project", "prepare-and-package", "--file", ROOT / "pipelines/transform/project.py"],
        cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    # Data Docs' stylesheets and scripts (pinned npm packages, checked against the registry's
+    # checksums), fetched once per machine while the registry is reachable: the site works offline
+    subprocess.call([str(PY), "-m", "pipelines.quality.data_docs"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
 
 SYSTEM_PACKAGES = {  # Debian package -> a file that shows it is installed
