@@ -146,3 +146,34 @@ def test_a_sale_waiting_for_its_customer_reaches_the_serving_database_when_the_c
         sales_file.write_bytes(kept_sales)
         extract.write_bytes(kept_master)
         shutil.rmtree(home / "state", ignore_errors=True)
+
+
+def test_a_day_that_failed_its_validation_never_reaches_the_served_marts(home):
+    """A receivables day whose load fails a critical expectation (an invoice due before it was
+    raised, which ingest cannot know is wrong): the run stops; a later day's run rebuilds the
+    marts without any row of the failed day; re-delivered and valid, the day comes back."""
+    day, later = "2023-01-05", "2023-01-06"
+    path = home / "landing" / "receivables" / "2023" / "01" / f"receivables_{day.replace('-', '')}.csv"
+    kept = path.read_bytes()
+    text = kept.decode("utf-8")
+    header = text.splitlines()[0].split(",")
+    invoice = next(l for l in text.splitlines()[1:] if l.startswith("INVOICE")).split(",")
+    bad = dict(zip(header, invoice), invoice_no="INVBAD0001", due_date="2023-01-01")
+    sql = f"SELECT count(*) FROM fct_receivables WHERE invoice_date = DATE '{day}'"
+    served_before = served(home, sql)[0][0]
+    assert served_before > 0
+    path.write_text(text.rstrip("\n") + "\n" + ",".join(bad[h] for h in header) + "\n", encoding="utf-8")
+    try:
+        failed = run_day(home, day)
+        assert failed.returncode != 0 and "gx_raw_receivables" in failed.stderr
+        assert served(home, "SELECT count(*) FROM fct_receivables WHERE invoice_no = 'INVBAD0001'")[0][0] == 0
+        assert served(home, sql)[0][0] == served_before  # the run stopped: the serving copy is as it was
+        assert run_day(home, later).returncode == 0
+        # the later day's run rebuilt the marts without any row of the failed day
+        assert served(home, "SELECT count(*) FROM fct_receivables WHERE invoice_no = 'INVBAD0001'")[0][0] == 0
+        assert served(home, sql)[0][0] == 0
+        assert served(home, f"SELECT count(*) FROM fct_receivables WHERE invoice_date = DATE '{later}'")[0][0] > 0
+    finally:
+        path.write_bytes(kept)
+    assert run_day(home, day).returncode == 0  # delivered again, valid: the day is back
+    assert served(home, sql)[0][0] == served_before

@@ -10,3 +10,4 @@ select
     _source_line                              as source_line,
     _load_id                                  as load_id
 from {{ source('credit', 'credit_rating_overrides') }}
+where {{ validated_only('credit_rating_overrides') }}  -- no row of a day that failed its load validation

@@ -13,3 +13,4 @@ select
     _partition_date                           as partition_date,
     _load_id                                  as load_id
 from {{ source('crm', 'visits') }}
+where {{ validated_only('visits') }}  -- no row of a day that failed its load validation

@@ -14,3 +14,4 @@ select
     _partition_date                           as partition_date,
     _load_id                                  as load_id
 from {{ source('distributor', 'stock_reports') }}
+where {{ validated_only('stock_reports') }}  -- no row of a day that failed its load validation

@@ -14,3 +14,4 @@ select
     _partition_date                           as partition_date,
     _load_id                                  as load_id
 from {{ source('erp', 'receivables') }}
+where {{ validated_only('receivables') }}  -- no row of a day that failed its load validation

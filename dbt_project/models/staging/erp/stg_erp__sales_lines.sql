@@ -18,3 +18,4 @@ select
     _partition_date                           as partition_date,
     _load_id                                  as load_id
 from {{ source('erp', 'sales_lines') }}
+where {{ validated_only('sales_lines') }}  -- no row of a day that failed its load validation

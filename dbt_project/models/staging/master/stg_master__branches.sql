@@ -12,3 +12,4 @@ select
     _source_line                              as source_line,
     _load_id                                  as load_id
 from {{ source('master', 'master_branches') }}
+where {{ validated_only('master_branches') }}  -- no row of a day that failed its load validation

@@ -29,3 +29,4 @@ select
     _source_line                                      as source_line,
     _load_id                                          as load_id
 from {{ source('master', 'master_customers') }}
+where {{ validated_only('master_customers') }}  -- no row of a day that failed its load validation

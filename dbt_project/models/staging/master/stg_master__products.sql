@@ -14,3 +14,4 @@ select
     _source_line                              as source_line,
     _load_id                                  as load_id
 from {{ source('master', 'master_products') }}
+where {{ validated_only('master_products') }}  -- no row of a day that failed its load validation

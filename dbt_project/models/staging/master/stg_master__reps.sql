@@ -12,3 +12,4 @@ select
     _source_line                              as source_line,
     _load_id                                  as load_id
 from {{ source('master', 'master_reps') }}
+where {{ validated_only('master_reps') }}  -- no row of a day that failed its load validation
