@@ -1,14 +1,18 @@
 """Jobs and schedules: what a scheduled, sensor-triggered or manual run materializes.
 
 * ``daily_pipeline`` — the daily path for a range of days: ingest of every daily source →
-  validation → incremental facts → dimensions and marts → publish. Unpartitioned assets
-  downstream (views, marts, publish) run once, after the partitioned ones.
+  validation → incremental facts → dimensions and marts → publish → reports. Unpartitioned assets
+  downstream (views, marts, publish) run once, after the partitioned ones. The quarterly credit
+  rating (its dbt models and workbook, ``pipelines.credit.jobs.QUARTERLY_ASSETS``) is downstream
+  of the daily facts but left out: it is partitioned by quarter and built by
+  ``credit_rating_quarterly`` only; the publish copies the mart as that job last wrote it.
 * ``weekly_stock`` — distributor stock reports for a range of weeks, with their validation.
 * ``reference_data`` — the hand-maintained credit-rating overrides file.
 """
 
 import dagster as dg
 
+from pipelines.credit.jobs import QUARTERLY_ASSETS
 from pipelines.ingest.config import load_sources
 from pipelines.partitions import daily_partitions, weekly_partitions
 
@@ -21,7 +25,8 @@ daily_pipeline = dg.define_asset_job(
     name="daily_pipeline",
     selection=(dg.AssetSelection.assets(*_raw_keys("daily")).downstream()
                | dg.AssetSelection.groups("reference").downstream())  # seeds (CNY dates) and dim_date
-    - dg.AssetSelection.assets(*_raw_keys("weekly"), *_raw_keys("none")),
+    - dg.AssetSelection.assets(*_raw_keys("weekly"), *_raw_keys("none"))
+    - QUARTERLY_ASSETS,
     partitions_def=daily_partitions,
     description="Ingest, validate, transform and publish a range of days.",
 )

@@ -60,7 +60,7 @@ def _run(env, *args, timeout=600):
 
 
 def _rate(env, quarters):
-    return _run(env, "-m", "pipelines.credit.cli", "--quarters", quarters)
+    return _run(env, "-m", "pipelines", "credit-rating", "--quarters", quarters)
 
 
 def _ratings(home: Path, quarters: tuple[str, ...]) -> list[tuple]:
@@ -76,7 +76,7 @@ def _ratings(home: Path, quarters: tuple[str, ...]) -> list[tuple]:
 @pytest.fixture(scope="module")
 def staged(tmp_path_factory):
     """Stage 1 loaded and rated (2023Q1..2023Q2), then stage 2 loaded and 2023Q1..2023Q3 rated."""
-    from pipelines.generate import GeneratorConfig, generate
+    from sample_data import GeneratorConfig, generate
 
     home = tmp_path_factory.mktemp("credit") / "var"
     cfg = GeneratorConfig.from_preset("tiny", seed=3, days=DAYS)
@@ -111,7 +111,7 @@ def test_backfill_of_three_quarters_through_the_cli(staged):
     out = proc.stdout
     for q in ("2023Q1", "2023Q2", "2023Q3"):
         assert f"  {q}: " in out
-    assert "credit_rating_quarterly 2023Q1..2023Q3: success" in out
+    assert "credit_rating_quarterly 2023-01-01..2023-07-01: success" in out
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(staged["home"] / "dagster_home")) as instance:
@@ -199,7 +199,7 @@ def test_report_in_chinese(staged, monkeypatch, tmp_path):
 
     con = duckdb.connect(str(staged["home"] / "warehouse" / "warehouse.duckdb"), read_only=True)
     try:
-        path, counts = build_rating_report(con, "2023Q3", tmp_path, lang="zh")
+        path, counts = build_rating_report(con, "2023Q3", tmp_path, lang="zh", relation="marts.mart_credit_rating")
     finally:
         con.close()
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
@@ -335,8 +335,10 @@ def test_company_without_receivables_is_rated_incomplete(staged, tmp_path, monke
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        path, counts = build_rating_report(con, "2023Q3", tmp_path / "reports", lang="en")
-        zh_path, _ = build_rating_report(con, "2023Q3", tmp_path / "reports_zh", lang="zh")
+        path, counts = build_rating_report(con, "2023Q3", tmp_path / "reports", lang="en",
+                                           relation="marts.mart_credit_rating")
+        zh_path, _ = build_rating_report(con, "2023Q3", tmp_path / "reports_zh", lang="zh",
+                                         relation="marts.mart_credit_rating")
     finally:
         con.close()
     book = CalamineWorkbook.from_path(str(path))

@@ -44,8 +44,37 @@ def test_job_and_schedule_are_in_the_definitions():
 
     job = defs.resolve_job_def("credit_rating_quarterly")
     assert job.partitions_def == quarterly_partitions
-    assert [k.to_user_string() for k in job.asset_layer.selected_asset_keys] == ["credit/credit_rating"]
+    keys = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert {"raw/credit_rating_overrides", "marts/mart_credit_rating", "serving/database",
+            "reports/credit_rating_workbook"} <= keys
     assert defs.resolve_schedule_def("credit_rating_quarterly_schedule").job_name == "credit_rating_quarterly"
-    # the daily job does not pick up the quarterly asset
+    # the daily job does not pick up the quarterly assets
     daily = defs.resolve_job_def("daily_pipeline")
-    assert dg.AssetKey(["credit", "credit_rating"]) not in daily.asset_layer.selected_asset_keys
+    assert not {dg.AssetKey(["reports", "credit_rating_workbook"]), dg.AssetKey(["marts", "mart_credit_rating"])} \
+        & set(daily.asset_layer.selected_asset_keys)
+
+
+def test_the_workbook_and_the_credit_models_are_partitioned_by_quarter():
+    from pipelines.definitions import defs
+
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+    for key in ("reports/credit_rating_workbook", "marts/mart_credit_rating", "intermediate/int_credit_indicators"):
+        assert specs[key].partitions_def == quarterly_partitions, key
+    assert specs["serving/database"].partitions_def is None
+    # the overrides gate is a blocking check on the overrides raw asset
+    from pipelines.credit.assets import overrides_accepted
+
+    spec = next(iter(overrides_accepted.check_specs))
+    assert spec.blocking and spec.key == dg.AssetCheckKey(dg.AssetKey(["raw", "credit_rating_overrides"]),
+                                                          "overrides_accepted")
+    assert spec.key in defs.resolve_asset_graph().asset_check_keys
+
+
+def test_gate_reads_the_quarters_of_the_run():
+    from pipelines.credit.assets import run_quarters
+    from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
+
+    assert run_quarters({"dagster/partition": "2023-04-01"}) == ["2023Q2"]
+    assert run_quarters({RANGE_START_TAG: "2023-01-01", RANGE_END_TAG: "2023-07-01"}) == ["2023Q1", "2023Q2", "2023Q3"]
+    assert run_quarters({}) is None  # reference_data, a UI materialization: every rejected row, as a warning
+    assert run_quarters({"dagster/partition": "2023-04-05"}) is None  # a day, not a quarter

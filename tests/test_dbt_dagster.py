@@ -39,6 +39,22 @@ def test_partitioned_asset_set_is_the_incremental_facts():
     assert dbt_partitioned_models.partitions_def is not None
 
 
+def test_every_model_has_one_asset_set_and_the_credit_set_is_quarterly():
+    """One @dbt_assets per partitioning, each dbt model in exactly one of them (one writer per table):
+    the credit folders are the quarterly set, the incremental facts the daily one."""
+    from pipelines.credit.quarters import quarterly_partitions
+    from pipelines.transform.assets import dbt_credit_models, dbt_models, dbt_partitioned_models, translator
+
+    sets = [set(dbt_partitioned_models.keys), set(dbt_credit_models.keys), set(dbt_models.keys)]
+    models = {translator.get_asset_key(n) for n in _manifest()["nodes"].values() if n["resource_type"] == "model"}
+    assert sum(len(s) for s in sets) == len(set().union(*sets)), "a model is in two asset sets"
+    assert models <= set().union(*sets)
+    credit = {n["name"] for n in _manifest()["nodes"].values()
+              if n["resource_type"] == "model" and "/credit/" in n["original_file_path"]}
+    assert {k.path[-1] for k in dbt_credit_models.keys} == credit and "mart_credit_rating" in credit
+    assert dbt_credit_models.partitions_def == quarterly_partitions
+
+
 def test_reference_nodes_are_the_static_ones():
     from pipelines.transform.assets import reference_nodes
 

@@ -83,3 +83,20 @@
   {%- endif -%}
   {{ return(ns.out) }}
 {%- endmacro %}
+
+{#- The rating dates one build computes (a SQL predicate on `column`, a rating date):
+    those of the run's quarters — the partition window Dagster passes as the vars min_date and
+    max_date (first day of the first quarter, last day of the last one), the same vars and the same
+    macro partition_filter as the daily-incremental facts — and the quarter just before the window
+    (its rating date is the day before min_date), which mart_credit_rating needs for the change
+    against the previous quarter but does not write. Without the vars (a plain `dbt build`) or on
+    --full-refresh: every quarter. -#}
+{% macro credit_rating_window(column) -%}
+  {%- if var('min_date', none) and var('max_date', none) and not flags.FULL_REFRESH -%}
+    {%- set first = modules.datetime.datetime.strptime(var('min_date') | string, '%Y-%m-%d').date() -%}
+    {%- set previous = first - modules.datetime.timedelta(days=1) -%}
+    {{ column }} between cast('{{ previous.isoformat() }}' as date) and cast('{{ var("max_date") }}' as date)
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}

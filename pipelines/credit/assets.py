@@ -1,43 +1,36 @@
-"""Dagster side of the quarterly credit rating: one quarterly-partitioned asset,
-``credit/credit_rating``, the only asset of the job ``credit_rating_quarterly``.
+"""The override gate of the quarterly credit rating: a blocking asset check on the overrides raw
+asset ``raw/credit_rating_overrides`` (the asset itself is defined by ``pipelines/ingest``).
 
-For the quarter(s) of its run (one quarter, or a range in one run for a backfill) it
+The sales director's overrides file is loaded like any source: a row that breaks a row rule
+(unknown customer, invalid grade, missing approver, bad quarter, …) goes to ``raw.quarantine``
+(source ``credit_overrides``) and the good rows load. A rejected override must never be silently
+dropped from a rating, so the check ``overrides_accepted`` fails when a rejected row concerns a
+quarter being rated:
 
-1. refuses to rate a quarter when an override row of the maintained file was rejected at ingest
-   (``raw.quarantine`` with source ``credit_overrides``: unknown customer, invalid grade, missing
-   approver, bad quarter, …) for that quarter, or for no readable quarter: the run fails naming
-   file, line, reason and row, so an override is never silently dropped;
-2. builds the rating with dbt — ``stg_credit__rating_overrides``, the ``int_credit_*`` views and
-   ``marts.mart_credit_rating`` with their data tests (the grade rule's dbt unit tests run in CI) — and checks
-   each quarter of the run is rated (the sales data has reached its last day);
-3. writes each quarter's workbook (``pipelines.credit.report``) from the warehouse.
+* in a run of ``credit_rating_quarterly`` (its partition key or range names the quarters): the
+  rejected rows of those quarters, and those whose quarter cannot be read, fail the check at
+  severity ERROR. The check is blocking, and the credit models (``dbt_credit_models``, whose
+  ``stg_credit__rating_overrides`` reads the overrides asset) are downstream of it, so the run
+  rates nothing, publishes nothing and writes no workbook; the check's description, metadata
+  and the run's log name file, line, reason and row of every rejected row;
+* in any other run (``reference_data``, a materialization from the UI: no quarter): every rejected
+  row is reported at severity WARN (recorded and shown, blocking nothing), so a bad override is
+  visible as soon as the file is loaded while the daily work goes on.
 
-dbt runs from inside this asset (not as the dbt assets of ``dbt_models``) because those dbt
-assets are downstream of the daily raw assets: a quarterly asset downstream of them would be
-pulled into the daily job, whose assets must share the daily partitions. For the same reason the
-asset declares no upstream asset (even the overrides raw table is downstream of the master data);
-its inputs are named in its description. The mart computes every quarter
-on each build; each quarter reads only data dated on or before its last day, so the rebuild never
-changes a past quarter (see the mart's documentation).
+``rejected_overrides`` / ``format_rejections`` are the same rules for other callers (the bad-input
+tests).
 """
 
-import json
-
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from pipelines.credit.quarters import label, parse, quarterly_partitions
-from pipelines.credit.report import build_rating_report
+from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.resources import WarehouseResource
-from pipelines.rules import dbt_vars
-from pipelines.settings import paths
 
-MART_KEY = dg.AssetKey(["marts", "mart_credit_rating"])
-RATING_KEY = dg.AssetKey(["credit", "credit_rating"])
-# dbt nodes the rating builds (with their data tests), in one `dbt build`.
-DBT_SELECTION = ["stg_credit__rating_overrides", "int_credit_rating_quarters", "int_credit_indicators",
-                 "int_credit_grades", "mart_credit_rating"]
+OVERRIDES_KEY = dg.AssetKey(["raw", "credit_rating_overrides"])
 OVERRIDES_SOURCE = "credit_overrides"
+GATE_CHECK = "overrides_accepted"
+PARTITION_TAG = "dagster/partition"
 
 # Rejected override rows: the quarter as written in the raw row (null when unreadable).
 REJECTED_SQL = f"""
@@ -49,19 +42,19 @@ order by _source_file, _source_line
 """
 
 
-def rejected_overrides(con, quarter: str) -> list[dict]:
-    """Override rows rejected at ingest that concern ``quarter`` (YYYYQn) or no readable quarter."""
+def _rejected_rows(con) -> list[dict]:
+    """Every override row rejected at ingest, with the quarter it names (None when unreadable)."""
     exists = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
                          "and table_name = 'quarantine'").fetchone()[0]
     if not exists:
         return []
-    rows = con.execute(REJECTED_SQL).fetchall()
-    out = []
-    for file, line, reason, message, raw_row, q in rows:
-        if q in (quarter, "", None):
-            out.append({"file": file, "line": line, "reason": reason, "message": message, "row": raw_row,
-                        "quarter": q or None})
-    return out
+    return [{"file": file, "line": line, "reason": reason, "message": message, "row": raw_row, "quarter": q or None}
+            for file, line, reason, message, raw_row, q in con.execute(REJECTED_SQL).fetchall()]
+
+
+def rejected_overrides(con, quarter: str) -> list[dict]:
+    """Override rows rejected at ingest that concern ``quarter`` (YYYYQn) or no readable quarter."""
+    return [r for r in _rejected_rows(con) if r["quarter"] in (quarter, None)]
 
 
 def format_rejections(quarter: str, rejected: list[dict]) -> str:
@@ -72,66 +65,45 @@ def format_rejections(quarter: str, rejected: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _quarters_of(context: dg.AssetExecutionContext) -> list[str]:
-    return [label(parse(k)) for k in context.partition_keys]
+def run_quarters(tags: dict[str, str]) -> list[str] | None:
+    """The quarters (``YYYYQn``) a run rates, from its partition tags (a run of the quarterly job:
+    one partition, or a range in one run); None when the run is not partitioned by quarter."""
+    keys = quarterly_partitions.get_partition_keys()
+    if tags.get(RANGE_START_TAG) in keys and tags.get(RANGE_END_TAG) in keys:
+        chosen = keys[keys.index(tags[RANGE_START_TAG]): keys.index(tags[RANGE_END_TAG]) + 1]
+    elif tags.get(PARTITION_TAG) in keys:
+        chosen = [tags[PARTITION_TAG]]
+    else:
+        return None
+    return [label(parse(k)) for k in chosen]
 
 
-def build_rating_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
-    """``dbt build`` of the rating's models with the rules as vars (fails the step on any error)."""
-    from pipelines.transform.assets import BUILD, _prepare_dbt_env, reuse_parse, translator
-    from pipelines.transform.project import dbt_project
-
-    _prepare_dbt_env()
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    invocation = dbt.cli([*BUILD, "--select", " ".join(DBT_SELECTION), "--vars", dbt_vars()],
-                         manifest=manifest, dagster_dbt_translator=translator)
-    for event in invocation.stream_raw_events():
-        info = event.raw_event.get("info", {})
-        if info.get("level") in ("warn", "error"):
-            context.log.warning(info.get("msg", ""))
-    invocation.wait()
-    reuse_parse(invocation)
-
-
-@dg.asset(
-    key=RATING_KEY,
-    group_name="credit",
-    partitions_def=quarterly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"dbt", "excel", "duckdb"},
-    description=("Quarterly credit rating (R6) of each quarter of the run, from the warehouse marts (dim_customer, fct_sales_lines, fct_receivables, fct_receivable_payments, fct_stock_weekly, dim_product) and raw.credit_rating_overrides: fails naming every rejected override "
-                 "row of the quarter (raw.quarantine, source credit_overrides); builds marts.mart_credit_rating "
-                 "(dbt, with its data tests); writes "
-                 "reports/credit_rating/credit_rating_<YYYYQn>.xlsx, one sheet per branch, sorted for review."),
+@dg.asset_check(
+    asset=OVERRIDES_KEY,
+    name=GATE_CHECK,
+    blocking=True,
+    description="No override row of the quarters being rated was rejected at ingest (raw.quarantine, source "
+                "credit_overrides): in a run of credit_rating_quarterly a rejected row of its quarters (or without "
+                "a readable quarter) fails at ERROR and blocks the rating; elsewhere every rejected row is a "
+                "warning. Names file, line, reason and row of each.",
 )
-def credit_rating(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                  dbt: DbtCliResource) -> dg.MaterializeResult:
-    quarters = _quarters_of(context)
-    out_dir = paths().reports / "credit_rating"
-    written: dict[str, dict] = {}
+def overrides_accepted(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    quarters = run_quarters(context.run.tags)
     with warehouse.connect() as con:
-        problems = {q: rejected_overrides(con, q) for q in quarters}
-    problems = {q: r for q, r in problems.items() if r}
-    if problems:
-        text = "\n".join(format_rejections(q, r) for q, r in problems.items())
-        raise dg.Failure(description=text, metadata={"rejected_overrides": dg.MetadataValue.json(problems)})
-    build_rating_models(context, dbt)  # the warehouse connection is closed: dbt opens the file itself
-    with warehouse.connect() as con:
-        rated = dict(con.execute(
-            "select rating_quarter, count(*) from marts.mart_credit_rating group by 1").fetchall())
-        missing = [q for q in quarters if q not in rated]
-        if missing:
-            raise dg.Failure(description=f"quarters not rated (the sales data does not reach their last day "
-                                         f"yet, or no customer is in force): {', '.join(missing)}")
-        for q in quarters:
-            grades = dict(con.execute(
-                "select coalesce(cast(final_grade as varchar), rating_status), count(*) from marts.mart_credit_rating "
-                "where rating_quarter = ? group by 1 order by 1", [q]).fetchall())
-            path, per_branch = build_rating_report(con, q, out_dir)
-            written[q] = {"path": str(path), "customers": rated[q], "grades": grades, "branches": per_branch}
-            context.log.info(f"{q}: {rated[q]} customers, grades {grades}, report {path}")
-    return dg.MaterializeResult(metadata={
-        "quarters": ", ".join(quarters),
-        "ratings": dg.MetadataValue.json(written),
-        "folder": dg.MetadataValue.path(str(out_dir)),
-    })
+        rows = _rejected_rows(con)
+    if quarters is None:  # not a rating run: report every rejected row, block nothing
+        problems: dict[str, list[dict]] = {}
+        for r in rows:
+            problems.setdefault(r["quarter"] or "no readable quarter", []).append(r)
+        severity, scope = dg.AssetCheckSeverity.WARN, "every quarter (not a rating run)"
+    else:
+        problems = {q: [r for r in rows if r["quarter"] in (q, None)] for q in quarters}
+        problems = {q: rejected for q, rejected in problems.items() if rejected}
+        severity, scope = dg.AssetCheckSeverity.ERROR, ", ".join(quarters)
+    meta = {"quarters": scope, "rejected_rows": sum(len(r) for r in problems.values())}
+    if not problems:
+        return dg.AssetCheckResult(passed=True, metadata=meta)
+    text = "\n".join(format_rejections(q, rejected) for q, rejected in problems.items())
+    (context.log.error if severity == dg.AssetCheckSeverity.ERROR else context.log.warning)(text)
+    return dg.AssetCheckResult(passed=False, severity=severity, description=text,
+                               metadata={**meta, "rejected_overrides": dg.MetadataValue.json(problems)})

@@ -9,9 +9,11 @@ deliver its source) has no computed grade; its status reads "incomplete (not ava
 receivables)", it comes after the rated customers (before NEW), and when receivables are not
 delivered the on-time share and days-overdue cells say "No data delivered".
 
-It reads ``marts.mart_credit_rating`` in the warehouse, inside the rating run that has just
-rebuilt it: the serving database is refreshed by the daily pipeline's publish step, so it may
-not hold a quarter the rating job has just (re)rated or backfilled.
+It reads ``mart_credit_rating`` in the serving database, like every other report: the Dagster
+asset ``reports/credit_rating_workbook`` (``pipelines/reports/assets.py``) runs in the job
+``credit_rating_quarterly`` after the rating's dbt checks passed and the serving database was
+published with the quarters just rated. ``relation`` lets a caller read another copy of the mart
+(``marts.mart_credit_rating`` of a warehouse file, as tests do).
 """
 
 from __future__ import annotations
@@ -101,18 +103,20 @@ def _shown(row: tuple, not_available: str | None, L: dict[str, str], no_receivab
     return tuple(out)
 
 
+SERVING_RELATION = "mart_credit_rating"  # the mart as the serving database holds it
+
+
 def build_rating_report(con: duckdb.DuckDBPyConnection, quarter: str, out_dir: Path,
-                        lang: str | None = None) -> tuple[Path, dict[str, int]]:
-    """Write the workbook of one quarter (``YYYYQn``) from ``marts.mart_credit_rating`` through
-    ``con``; returns its path and the customers per branch sheet."""
+                        lang: str | None = None, relation: str = SERVING_RELATION) -> tuple[Path, dict[str, int]]:
+    """Write the workbook of one quarter (``YYYYQn``) from the credit-rating mart (``relation``,
+    by default the serving database's table) through ``con``; returns its path and the customers
+    per branch sheet."""
     L = labels(lang or language())
     no_receivables = missing(("receivables",))
-    has_not_available = bool(con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'marts' AND table_name = 'mart_credit_rating' "
-        "AND column_name = 'not_available'").fetchall()[0][0])
-    not_available = "not_available" if has_not_available else "NULL"
+    columns = {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
+    not_available = "not_available" if "not_available" in columns else "NULL"
     branches = [r[0] for r in con.execute(
-        f"SELECT DISTINCT coalesce(branch_code, '{UNASSIGNED}') FROM marts.mart_credit_rating "
+        f"SELECT DISTINCT coalesce(branch_code, '{UNASSIGNED}') FROM {relation} "
         "WHERE rating_quarter = ? ORDER BY 1", [quarter]).fetchall()]
     select = ", ".join(c for c, _ in COLUMNS)
     headers = [L[k] for _, k in COLUMNS]
@@ -125,7 +129,7 @@ def build_rating_report(con: duckdb.DuckDBPyConnection, quarter: str, out_dir: P
         names = sheet_names(branches)
         for branch in branches:
             rows = con.execute(
-                f"SELECT {select}, {not_available} FROM marts.mart_credit_rating WHERE rating_quarter = ? "
+                f"SELECT {select}, {not_available} FROM {relation} WHERE rating_quarter = ? "
                 f"AND coalesce(branch_code, '{UNASSIGNED}') = ? ORDER BY {ORDER_BY}", [quarter, branch]).fetchall()
             rows = [_shown(r[:-1], r[-1], L, no_receivables) for r in rows]
             write_sheet(book, names[branch], headers, rows)

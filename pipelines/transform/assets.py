@@ -1,11 +1,26 @@
 """dbt models as Dagster assets (dagster-dbt ``@dbt_assets`` with a translator).
 
-Two asset sets from one manifest: the daily-partitioned incremental facts (dbt tag
-``partitioned_daily``), which get the run's partition window as the dbt vars ``min_date`` /
-``max_date``, and everything else (staging views, dimensions, marts), rebuilt whole. Every
-invocation also receives ``rules.yml`` as the var ``rules``. Builds skip dbt unit tests (the test
-suite runs them), and each rules-only invocation leaves its partial parse for the next one
-(``reuse_parse``).
+Three asset sets from one manifest, one ``@dbt_assets`` per partitioning:
+
+* ``dbt_partitioned_models`` — the daily-partitioned incremental facts (dbt tag
+  ``partitioned_daily``);
+* ``dbt_credit_models`` — the credit rating (R6), partitioned by quarter
+  (``pipelines.credit.quarters``): the models of the credit folders (``CREDIT_SELECT``:
+  ``stg_credit__rating_overrides``, the ``int_credit_*`` models, ``mart_credit_rating``), built by
+  the job ``credit_rating_quarterly`` only (one writer of the mart; a job cannot mix the daily and
+  the quarterly partitions, so the daily job leaves them out);
+* ``dbt_models`` — everything else (staging views, dimensions, marts), unpartitioned, rebuilt whole.
+
+The dbt command of every set is built in one place, ``dbt_args``: ``dbt build`` with
+``rules.yml`` (and the company settings) as vars plus, for a partitioned set, the run's partition
+window as the vars ``min_date`` / ``max_date`` (inclusive days: the days of a daily run, the first
+day of the first quarter and the last day of the last quarter of a quarterly run;
+``partition_vars``). The models turn the window into SQL with the macros of
+``macros/partition_window.sql`` (and ``credit_rating_window``). Builds skip dbt unit tests (the
+test suite runs them), and each rules-only invocation leaves its partial parse for the next one
+(``reuse_parse``). dbt tests become asset checks of their models (translator setting
+``enable_asset_checks``); a failing ERROR-severity test fails the dbt step, so nothing downstream
+of it runs in that run (for the credit set: the serving database and the rating workbook).
 
 The facts read the dimensions (as-of joins) and marts read the facts, so a run executes the
 unpartitioned set in several steps around the partitioned one (Dagster splits the subsettable
@@ -26,12 +41,15 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from pipelines.credit.quarters import quarterly_partitions
 from pipelines.partitions import daily_partitions
 from pipelines.resources import export_dbt_env
 from pipelines.rules import dbt_vars
 from pipelines.transform.project import dbt_project
 
 PARTITIONED_TAG = "partitioned_daily"
+# The credit rating's models (R6): built per quarter by dbt_credit_models, excluded from dbt_models.
+CREDIT_SELECT = "path:models/staging/credit path:models/intermediate/credit path:models/marts/credit"
 
 # dbt's default (eager) indirect selection would run a relationship test of a fact in the step
 # that builds only the dimension (before the fact exists). "buildable" runs a test once all its
@@ -66,6 +84,32 @@ class WarehouseTranslator(DagsterDbtTranslator):
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The run's partition window as the dbt vars ``min_date`` / ``max_date`` (inclusive ISO days)
+    when the step's assets are partitioned; nothing for an unpartitioned step (even inside a
+    partitioned run)."""
+    if context.assets_def.partitions_def is None:
+        return {}
+    window = context.partition_time_window
+    return {"min_date": window.start.date().isoformat(),
+            "max_date": (window.end - timedelta(days=1)).date().isoformat()}
+
+
+def dbt_args(context: dg.AssetExecutionContext) -> list[str]:
+    """The dbt command of every dbt asset set: ``dbt build`` (no unit tests) with the rules and
+    company settings as vars, plus the partition window of a partitioned set."""
+    return [*BUILD, "--vars", dbt_vars(partition_vars(context))]
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Run ``dbt_args`` for the step's selection; a model whose source is not delivered says so."""
+    _prepare_dbt_env()
+    invocation = dbt.cli(dbt_args(context), context=context)
+    yield from with_delivery_status(context, invocation.stream())
+    if not partition_vars(context):  # rules-only vars: its parse can start the next one
+        reuse_parse(invocation)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -76,26 +120,36 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
     name="dbt_partitioned_models",
 )
 def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    window = context.partition_time_window
-    run_vars = {"min_date": window.start.date().isoformat(),
-                "max_date": (window.end - timedelta(days=1)).date().isoformat()}
-    _prepare_dbt_env()
-    yield from with_delivery_status(context, dbt.cli([*BUILD, "--vars", dbt_vars(run_vars)], context=context).stream())
+    yield from _build(context, dbt)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=f"tag:{PARTITIONED_TAG}",
+    select=CREDIT_SELECT,
+    partitions_def=quarterly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=translator,
+    name="dbt_credit_models",
+)
+def dbt_credit_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """The credit rating of the run's quarters: incremental mart_credit_rating (delete + insert of
+    those quarters), its intermediate models and the overrides' staging view, with their dbt tests
+    as asset checks."""
+    yield from _build(context, dbt)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    exclude=f"tag:{PARTITIONED_TAG} {CREDIT_SELECT}",
     dagster_dbt_translator=translator,
     name="dbt_models",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     _prepare_dbt_env()
     _build_reference_nodes(context, dbt)
-    invocation = dbt.cli([*BUILD, "--vars", dbt_vars()], context=context)
-    yield from with_delivery_status(context, invocation.stream())
-    reuse_parse(invocation)
+    yield from _build(context, dbt)
 
 
 def model_requirements() -> dict[dg.AssetKey, list[str]]:

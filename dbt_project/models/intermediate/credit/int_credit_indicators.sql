@@ -8,6 +8,11 @@
 -- (var undelivered, company.yml) is *not available*: value and letter null, the reason names
 -- what is missing; int_credit_grades then computes no grade (rating_status INCOMPLETE). A customer
 -- with no receivable due in the K4 window has no payment record yet: K4 is B.
+--
+-- Quarters computed: those of the run's partition window and the one before it (macro
+-- credit_rating_window: the mart's change against the previous quarter), every quarter without
+-- the vars. Each quarter reads only data dated on or before its own rating date, so which other
+-- quarters are computed with it never changes its rows.
 {%- set r = 'r6_credit.' %}
 {%- set missing = {
     'k1': credit_undelivered(['customers.declared_annual_turnover']),
@@ -36,6 +41,7 @@
 
 with quarters as (
     select * from {{ ref('int_credit_rating_quarters') }}
+    where {{ credit_rating_window('rating_date') }}
 ),
 
 -- customers with a version in force on the rating date (closed accounts are not rated)

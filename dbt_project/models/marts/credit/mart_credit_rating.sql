@@ -5,8 +5,20 @@
 -- rating_status (int_credit_grades): NEW, INCOMPLETE (an indicator is not available because the
 -- company does not deliver its source: no computed grade or score; not_available says what is
 -- missing) or RATED. An override still sets the final grade of a NEW or INCOMPLETE row.
--- All quarters are computed on every build: each quarter reads only data dated on or before
--- its last day (int_credit_indicators), so rebuilding never changes a past quarter's rating.
+-- Incremental by quarter: a run of the quarterly dbt asset (pipelines/transform/assets.py,
+-- dbt_credit_models) passes its partition window as the vars min_date/max_date (first day of its
+-- first quarter, last day of its last); the pre-hook deletes the window's quarters and the run
+-- appends them again, so re-running a quarter replaces exactly its rows, and N runs over
+-- quarters equal one full build (without the vars, or with --full-refresh, every quarter is
+-- computed). Point in time: each quarter reads only data dated on or before its last day
+-- (int_credit_indicators), so a backfilled old quarter equals the rating computed then. The
+-- previous quarter is computed along (not written) for the change against it.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_partition_window('rating_date') }}"
+) }}
 {%- set actions = rule('r6_credit.grade_actions') or {} %}
 {%- set scale = var('amount_scale', 2) | int %}
 
@@ -14,8 +26,9 @@ with grades as (
     select * from {{ ref('int_credit_grades') }}
 ),
 
--- The accepted rows of the overrides file; rejected rows are in raw.quarantine and make the
--- rating job fail (pipelines/credit/assets.py).
+-- The accepted rows of the overrides file; rejected rows are in raw.quarantine and fail the
+-- blocking check overrides_accepted of raw/credit_rating_overrides (pipelines/credit/assets.py),
+-- which keeps the run from building this mart.
 overrides as (
     select customer_code, rating_quarter, override_grade, override_reason, approver, approved_date
     from {{ ref('stg_credit__rating_overrides') }}
@@ -112,3 +125,5 @@ from (
     from with_previous
     inner join {{ ref('int_credit_rating_quarters') }} q using (rating_quarter)
 ) x
+-- the run's quarters only (the quarter before the window was computed for the change against it)
+where {{ partition_filter('rating_date') }}
