@@ -152,8 +152,10 @@ def test_a_day_that_failed_its_validation_never_reaches_the_served_marts(home):
     """A receivables day whose load fails a critical expectation (an invoice due before it was
     raised, which ingest cannot know is wrong): the run stops; a later day's run rebuilds the
     marts without any row of the failed day; re-delivered and valid, the day comes back."""
-    day, later = "2023-01-05", "2023-01-06"
-    path = home / "landing" / "receivables" / "2023" / "01" / f"receivables_{day.replace('-', '')}.csv"
+    folder = home / "landing" / "receivables" / "2023" / "01"
+    path = next(p for p in sorted(folder.glob("receivables_2023010[5-9].csv")) if "\nINVOICE," in p.read_text())
+    day = f"2023-01-{path.stem[-2:]}"
+    later = f"2023-01-{int(path.stem[-2:]) + 1:02d}"
     kept = path.read_bytes()
     text = kept.decode("utf-8")
     header = text.splitlines()[0].split(",")
