@@ -34,6 +34,14 @@ def tiny_generated(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory, tiny_generated):
+    """The one whole-pipeline run of the session (tiny preset): read it, or copy its home."""
+    from support.crash import reference_run
+
+    return reference_run(tmp_path_factory, tiny_generated)
+
+
 def subprocess_env(home: Path) -> dict[str, str]:
     """Environment for a pipeline subprocess using ``home`` as DWH_HOME (Dagster home created)."""
     (home / "dagster_home").mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ import pytest
 
 from conftest import REPO, subprocess_env
 
+pytestmark = pytest.mark.slow  # the README's test command runs it; `pytest -m "not slow"` leaves it out
+
 
 def _free_port() -> int:
     with socket.socket() as s:

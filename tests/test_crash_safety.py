@@ -36,6 +36,8 @@ from support.crash import (copy_home, diff_hashes, draw_kill_points, fresh_home,
                            reference_run, raw_partition_problems, clv_fits_problems, run_and_kill, run_pipeline,
                            serving_leftovers, serving_state, warehouse_hashes)
 
+pytestmark = pytest.mark.slow  # the README's test command runs it; `pytest -m "not slow"` leaves it out
+
 TRIALS = int(os.environ.get("DWH_CRASH_TRIALS", "3"))
 SEED = int(os.environ.get("DWH_CRASH_SEED", "38"))
 ONLY = os.environ.get("DWH_CRASH_ONLY")

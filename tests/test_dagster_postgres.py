@@ -7,8 +7,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO, subprocess_env
 from support.postgres import postgres_server  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.slow  # the README's test command runs it; `pytest -m "not slow"` leaves it out
 
 
 def test_the_instance_runs_on_postgres_storage(postgres_server, tmp_path):  # noqa: F811

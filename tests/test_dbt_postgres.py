@@ -25,6 +25,8 @@ import pytest
 from support import OK_STATUSES, built_warehouse, model_nodes, run_dbt
 from support.postgres import PostgresServer, postgres_server  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.slow  # the README's test command runs it; `pytest -m "not slow"` leaves it out
+
 # DuckDB raw column types → PostgreSQL
 _PG_TYPES = {"VARCHAR": "varchar", "BIGINT": "bigint", "INTEGER": "integer", "DATE": "date",
              "TIMESTAMP WITH TIME ZONE": "timestamptz", "TIMESTAMP": "timestamp", "BOOLEAN": "boolean",

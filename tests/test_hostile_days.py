@@ -3,7 +3,7 @@ rows of a day never change because of a file that is not what it claims or that 
 and rows quarantined for a customer the master data lacked reach the serving database once the
 customer's extract arrives (through the release sensor's run).
 
-One tiny generated pipeline run is shared by the module; each test changes the landing zone,
+A copy of the session's tiny pipeline run is shared by the module; each test changes the landing zone,
 re-runs one day with ``python -m pipelines job daily_pipeline --start D --end D`` (what the
 schedule or the sensor would run) and puts the landing zone back.
 """
@@ -26,15 +26,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("hostile") / "var"
-    from sample_data import GeneratorConfig, generate
+def home(tmp_path_factory, reference) -> Path:
+    """A copy of the session's whole-pipeline run, changed by this module's tests."""
+    from support.crash import copy_home
 
-    generate(GeneratorConfig.from_preset("tiny", seed=11), home, clean=True)  # what dwh.py run does first
-    proc = subprocess.run([sys.executable, "-m", "pipelines", "run"],
-                          cwd=REPO, env=subprocess_env(home), capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return home
+    return copy_home(reference.home, tmp_path_factory.mktemp("hostile") / "var")
 
 
 def run_day(home: Path, day: str = DAY, assets: list[str] | None = None) -> subprocess.CompletedProcess:

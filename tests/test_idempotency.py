@@ -24,6 +24,8 @@ import pytest
 from support.crash import (clv_fits_problems, copy_home, diff_hashes, raw_partition_problems, reference_run,
                            run_pipeline, serving_leftovers, serving_state, warehouse_hashes)
 
+pytestmark = pytest.mark.slow  # the README's test command runs it; `pytest -m "not slow"` leaves it out
+
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, tiny_generated):

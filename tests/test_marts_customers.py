@@ -26,6 +26,8 @@ import pytest
 
 from support import GENERATOR_SEED, ingest_generated, run_dbt, session_cache
 
+pytestmark = pytest.mark.slow  # the README's test command runs it; `pytest -m "not slow"` leaves it out
+
 MARTS = ["mart_customer_segments", "mart_visit_compliance_customers", "mart_visit_compliance",
          "mart_inventory_days", "mart_inventory_turnover"]
 

@@ -4,31 +4,21 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import duckdb
 import pytest
 
-from conftest import REPO, subprocess_env
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("e2e") / "var"
-    from sample_data import GeneratorConfig, generate
-
-    generate(GeneratorConfig.from_preset("tiny", seed=11), home, clean=True)  # what dwh.py run does first
-    env = subprocess_env(home)
-    proc = subprocess.run([sys.executable, "-m", "pipelines", "run"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    return home, proc
+def pipeline_run(reference):
+    """The session's one run of the whole pipeline (``python -m pipelines run``, tiny preset)."""
+    return reference.home, reference.output
 
 
 def test_run_command_succeeds_and_prints_summary(pipeline_run):
-    home, proc = pipeline_run
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    out = proc.stdout
+    home, out = pipeline_run  # (the run failing fails the fixture, with its output)
     assert "Warehouse summary" in out
     assert str(home / "serving" / "serving.duckdb") in out
     assert "dwh.py ui" in out

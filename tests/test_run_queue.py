@@ -18,6 +18,8 @@ from dagster import DagsterEventType as E
 
 from conftest import REPO, copy_landing, subprocess_env
 
+pytestmark = pytest.mark.slow  # the README's test command runs it; `pytest -m "not slow"` leaves it out
+
 JOB = "reference_data"  # small: loads the overrides file into the warehouse and validates it
 BIN = Path(sys.executable).parent
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}

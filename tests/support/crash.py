@@ -522,6 +522,8 @@ def fresh_home(home: Path, landing_src: Path) -> Path:
         shutil.rmtree(home)
     (home / "dagster_home").mkdir(parents=True)
     shutil.copytree(landing_src / "landing", home / "landing")
+    if (landing_src / "generated").exists():  # the generator's side files (sensitive values, faults)
+        shutil.copytree(landing_src / "generated", home / "generated")
     return home
 
 
@@ -534,20 +536,22 @@ class Reference:
     warehouse: dict[str, tuple[int, str]]
     serving: ServingState
     spans: list[StepSpan]
+    output: str = ""  # what the run command printed
 
 
 def reference_run(tmp_path_factory, landing_src: Path) -> Reference:
-    """The reference run, made once per test session and shared by the crash-safety and
-    idempotency tests (tests that change a state work on a copy)."""
+    """The reference run of the whole pipeline (``python -m pipelines run`` on the tiny preset),
+    made once per test session and shared by every module that needs one (end to end, crash
+    safety, idempotency, hostile days): a test that changes the state works on a copy."""
     from support import session_cache
 
     def make(folder: Path) -> Reference:
         home = fresh_home(folder / "var", landing_src)
         started = time.monotonic()
-        run_pipeline(home)
+        proc = run_pipeline(home)
         seconds = time.monotonic() - started
         return Reference(home, seconds, warehouse_hashes(home / "warehouse" / "warehouse.duckdb"),
-                         serving_state(home), step_spans(home / "dagster_home"))
+                         serving_state(home), step_spans(home / "dagster_home"), proc.stdout)
 
     return session_cache("tiny_reference_run", tmp_path_factory, make)
 
