@@ -174,8 +174,13 @@ def _load(folder: str, mtime: float) -> Company:
     return parse_company(doc, Path(folder))
 
 
-def company() -> Company:
-    """The current company's settings (re-read when company.yml changes)."""
-    folder = config_dir()
+def load_company(folder: Path) -> Company:
+    """The settings of the company whose company.yml is in ``folder`` (re-read when it changes)."""
     path = folder / COMPANY_FILE
-    return _load(str(folder), path.stat().st_mtime if path.exists() else 0.0)
+    return _load(str(folder.resolve()), path.stat().st_mtime if path.exists() else 0.0)
+
+
+def company() -> Company:
+    """The current company's settings (``$DWH_CONFIG``; Dagster assets get them from the
+    ``settings`` resource instead)."""
+    return load_company(config_dir())

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.company import company
+from pipelines.company import company, load_company
 from pipelines.settings import rules_file
 
 
@@ -44,12 +44,13 @@ def rule(dotted: str, path: Path | None = None) -> Any:
     return node
 
 
-def company_vars() -> dict[str, Any]:
-    """The company's settings as dbt vars (see ``dbt_project.yml`` for what each means)."""
+def company_vars(config_dir: Path | None = None) -> dict[str, Any]:
+    """The company's settings as dbt vars (see ``dbt_project.yml`` for what each means); by
+    default the current company's (``$DWH_CONFIG``)."""
     from pipelines.ingest.config import load_sources, undelivered
 
-    c = company()
-    sources = load_sources()
+    c = load_company(config_dir) if config_dir else company()
+    sources = load_sources(config_dir)
     enums: dict[str, list[str]] = {}
     for s in sources.values():
         for col in s.columns.values():
@@ -59,10 +60,11 @@ def company_vars() -> dict[str, Any]:
             "first_day": c.first_day.isoformat(), "enums": enums, "undelivered": undelivered(sources)}
 
 
-def dbt_vars(extra: dict[str, Any] | None = None) -> str:
+def dbt_vars(extra: dict[str, Any] | None = None, config_dir: Path | None = None) -> str:
     """The JSON for ``dbt --vars``: the rules, the company's settings and any run vars (e.g.
-    the partition window)."""
-    payload: dict[str, Any] = {"rules": load_rules(), **company_vars()}
+    the partition window), of the company in ``config_dir`` (default: the current one)."""
+    rules_path = load_company(config_dir).rules_file if config_dir else None
+    payload: dict[str, Any] = {"rules": load_rules(rules_path), **company_vars(config_dir)}
     if extra:
         payload.update(extra)
     return json.dumps(payload, ensure_ascii=False, default=str)

@@ -115,4 +115,10 @@ def run_job(job_name: str, keys: list[str] | None = None, assets: list[str] | No
         events = list(result.all_events)
         failures = [f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else ''}"
                     for e in events if e.is_step_failure]
+        for e in events:  # a blocking check that failed says why (its description names rows, files, tests)
+            evaluation = e.event_specific_data if e.event_type_value == "ASSET_CHECK_EVALUATION" else None
+            if evaluation is not None and not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+                what = evaluation.description or ""
+                failures.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
+                                + (f": {what}" if what else ""))
         return RunOutcome(run.run_id, job_name, result.success, (keys[0], keys[-1]) if keys else None, failures, events)

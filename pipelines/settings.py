@@ -20,16 +20,15 @@ DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 
 @dataclass(frozen=True)
 class Paths:
-    """Every run-time location, derived from one home folder."""
+    """Every run-time location, derived from one home folder (and the landing zone, which may
+    lie elsewhere: company.yml's ``landing``)."""
 
     home: Path
+    landing_dir: Path | None = None
 
     @property
     def landing(self) -> Path:
-        """``$DWH_LANDING_DIR``, else company.yml's ``landing``, else ``<home>/landing``."""
-        if os.environ.get("DWH_LANDING_DIR"):
-            return Path(os.environ["DWH_LANDING_DIR"])
-        return company().landing or self.home / "landing"
+        return self.landing_dir or self.home / "landing"
 
     @property
     def generated(self) -> Path:
@@ -78,8 +77,11 @@ def dwh_home() -> Path:
 
 
 def paths() -> Paths:
-    """The current locations (read from the environment each call, so tests can re-point them)."""
-    return Paths(dwh_home())
+    """The current locations, from the environment (the command line, tests; Dagster assets get
+    them from the ``settings`` resource instead): the landing zone is ``$DWH_LANDING_DIR``, else
+    company.yml's ``landing``, else ``<home>/landing``."""
+    landing = os.environ.get("DWH_LANDING_DIR")
+    return Paths(dwh_home(), Path(landing) if landing else company().landing)
 
 
 def environment() -> str:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines.clv.assets import mart_customer_lifetime_value
-from pipelines.resources import WarehouseResource
+from pipelines.resources import WarehouseResource, build_resources
 from pipelines.rules import rule
 
 START = np.datetime64("2024-01-01", "D")
@@ -72,7 +72,8 @@ def warehouse(dwh_home):
 
 
 def test_asset_materializes_mart_and_fits(warehouse):
-    resources = {"warehouse": WarehouseResource(path=str(warehouse), memory_limit="1GB", threads=1)}
+    resources = {"warehouse": WarehouseResource(path=str(warehouse), memory_limit="1GB", threads=1),
+                 "settings": build_resources()["settings"]}
     result = dg.materialize([mart_customer_lifetime_value], resources=resources)
     assert result.success
     second = dg.materialize([mart_customer_lifetime_value], resources=resources)
@@ -155,7 +156,8 @@ def test_asset_on_an_empty_fact(dwh_home):
         con.execute("""create table marts.dim_customer as select 'C1' as customer_code,
                        date '2024-01-01' as valid_from, false as is_unknown_member, false as is_inferred,
                        cast(null as date) as first_seen_date""")
-    result = dg.materialize([mart_customer_lifetime_value], resources={"warehouse": WarehouseResource(path=str(path))})
+    result = dg.materialize([mart_customer_lifetime_value], resources={"warehouse": WarehouseResource(path=str(path)),
+                                                                      "settings": build_resources()["settings"]})
     assert result.success
     with duckdb.connect(str(path), read_only=True) as con:
         assert con.execute("select count(*) from marts.mart_customer_lifetime_value").fetchone()[0] == 0

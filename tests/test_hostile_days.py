@@ -131,7 +131,10 @@ def test_a_sale_waiting_for_its_customer_reaches_the_serving_database_when_the_c
         # the release sensor asks for the sale's day, as the daemon would
         monkeypatch.setenv("DWH_HOME", str(home))
         with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
-            data = quarantine_release_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+            from pipelines.resources import build_resources
+
+            data = quarantine_release_sensor.evaluate_tick(dg.build_sensor_context(
+                instance=instance, resources={"settings": build_resources()["settings"]}))
         requested = [(r.job_name, r.tags["dagster/asset_partition_range_start"]) for r in data.run_requests]
         assert ("daily_pipeline", DAY) in requested
         assert run_day(home).returncode == 0

@@ -159,10 +159,11 @@ def _check_result(checks_def, assets, partition_key=None):
     """Run only ``checks_def`` (real Dagster, in process) and return its evaluation."""
     import dagster as dg
 
-    from pipelines.resources import WarehouseResource
+    from pipelines.resources import WarehouseResource, build_resources
 
     result = dg.materialize([*assets, checks_def], selection=dg.AssetSelection.checks(checks_def),
-                            resources={"warehouse": WarehouseResource()}, partition_key=partition_key,
+                            resources={"warehouse": WarehouseResource(), "settings": build_resources()["settings"]},
+                            partition_key=partition_key,
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
     return result, result.get_asset_check_evaluations()
 

@@ -30,6 +30,12 @@ def requests_of(result) -> list[dg.RunRequest]:
     return [r for r in (result or []) if isinstance(r, dg.RunRequest)]
 
 
+def _resources() -> dict:
+    from pipelines.resources import build_resources
+
+    return {"settings": build_resources()["settings"]}  # this test's DWH_HOME
+
+
 def test_sensor_requests_new_and_changed_partitions_once(dwh_home):
     landing = dwh_home / "landing"
     for d in ("20240102", "20240103", "20240105"):
@@ -38,7 +44,7 @@ def test_sensor_requests_new_and_changed_partitions_once(dwh_home):
     put(landing, "stock/2024/01/01/stock_C00001.csv")
     put(landing, "overrides/credit_rating_overrides.csv")
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance)
+        ctx = dg.build_sensor_context(instance=instance, resources=_resources())
         first = requests_of(landing_zone_sensor(ctx))
         ranges = sorted((r.job_name, r.tags.get("dagster/asset_partition_range_start"),
                          r.tags.get("dagster/asset_partition_range_end")) for r in first)
@@ -46,13 +52,13 @@ def test_sensor_requests_new_and_changed_partitions_once(dwh_home):
                           ("reference_data", None, None), ("weekly_stock", "2024-01-01", "2024-01-01")]
         cursor = ctx.cursor
         # nothing changed: nothing requested
-        ctx2 = dg.build_sensor_context(instance=instance, cursor=cursor)
+        ctx2 = dg.build_sensor_context(instance=instance, cursor=cursor, resources=_resources())
         assert requests_of(landing_zone_sensor(ctx2)) == []
         # one file rewritten, one new day: exactly those partitions
         time.sleep(0.01)
         put(landing, "sales/2024/01/sales_20240103.csv", SALES_HEADER + "I1,1,2024-01-03,SALE,C1,P1,1,1,0,1,COD,B,R\n")
         put(landing, "visits/2024/01/visits_20240104.jsonl", "{}\n")
-        ctx3 = dg.build_sensor_context(instance=instance, cursor=ctx2.cursor)
+        ctx3 = dg.build_sensor_context(instance=instance, cursor=ctx2.cursor, resources=_resources())
         third = requests_of(landing_zone_sensor(ctx3))
         assert [(r.job_name, r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
                 for r in third] == [("daily_pipeline", "2024-01-03", "2024-01-04")]
@@ -74,7 +80,11 @@ def test_freshness_checks_fail_for_stale_sources_and_pass_for_fresh(dwh_home):
     put(landing, f"sales/{yesterday:%Y}/{yesterday:%m}/sales_{yesterday:%Y%m%d}.csv", SALES_HEADER)
     put(landing, "visits/2020/01/visits_20200101.jsonl", "{}\n")
     with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("freshness_checks").execute_in_process(instance=instance)
+        from pipelines.resources import build_resources
+
+        # this test's DWH_HOME (the definitions were loaded once, for another test's)
+        result = defs.resolve_job_def("freshness_checks").execute_in_process(
+            instance=instance, resources={"settings": build_resources()["settings"]})
         assert result.success
         evals = {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
         assert evals["raw/sales_lines"].passed

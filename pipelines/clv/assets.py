@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.clv.compute import TIME_UNIT, AsOfResult, CustomerDays, compute_all
-from pipelines.company import company
-from pipelines.resources import WarehouseResource
+from pipelines.resources import SettingsResource, WarehouseResource
 from pipelines.rules import rule
 
 MART = "marts.mart_customer_lifetime_value"
@@ -114,7 +113,8 @@ def _finite(v: float) -> float | None:
                  "margin), P(alive), expected purchases and discounted predictive CLV over the rules' horizon "
                  "(BG/NBD × Gamma-Gamma, maximum likelihood per month end). Fits in marts.clv_model_fits."),
 )
-def mart_customer_lifetime_value(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def mart_customer_lifetime_value(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                                 settings: SettingsResource) -> dg.MaterializeResult:
     horizon = int(rule("r7_clv.horizon_months"))
     rate = float(rule("r7_clv.annual_discount_rate"))
     started = time.perf_counter()
@@ -134,7 +134,7 @@ def mart_customer_lifetime_value(context: dg.AssetExecutionContext, warehouse: W
         try:
             con.execute("create schema if not exists marts")
             con.register("clv_mart_frame", mart)
-            con.execute(MART_DDL.format(mart=MART, scale=company().amount_scale))  # amounts at the company's precision
+            con.execute(MART_DDL.format(mart=MART, scale=settings.company.amount_scale))  # amounts at the company's precision
             con.unregister("clv_mart_frame")
             con.execute(FITS_DDL)
             if len(fits):

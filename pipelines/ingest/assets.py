@@ -7,14 +7,14 @@ metadata; an unreadable file fails the run with an error naming the file, line a
 
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines.ingest.config import Source, load_sources
 from pipelines.ingest.load import load_window
 from pipelines.partitions import BY_SOURCE_PARTITIONING
-from pipelines.resources import WarehouseResource
-from pipelines.settings import paths
+from pipelines.resources import SettingsResource, WarehouseResource
 
 # Every source configured in sources.yml, masters first.
 INGESTED_SOURCES = ["customers", "products", "reps", "branches", "sales_lines", "receivables", "stock", "visits",
@@ -81,13 +81,13 @@ def landing_files_result(result) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(check_name=LANDING_FILES_CHECK, passed=True, metadata=meta)
 
 
-def request_release(request_id: str, releasable: dict) -> None:
+def request_release(home: Path, request_id: str, releasable: dict) -> None:
     """Record that partitions hold quarantined rows a master load just released, for the
     ``quarantine_release_sensor`` (which requests their runs); one JSON file per load."""
     import json
     import os
 
-    folder = paths().home / "state" / "releases"
+    folder = home / "state" / "releases"
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{request_id}.json.tmp"
     tmp.write_text(json.dumps({s: [d.isoformat() for d in days] for s, days in releasable.items()}), encoding="utf-8")
@@ -115,11 +115,13 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
                         "company.yml) and names a real date (ERROR, names the files); files lacking an optional "
                         "column the layout maps are a warning.")],
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+               settings: SettingsResource) -> dg.MaterializeResult:
         start, end = partition_window(context) or (date.min, date.max)
-        p = paths()
+        p = settings.paths
         with warehouse.connect() as con:
-            result = load_window(con, source.name, p.landing, start, end, p.tmp / "ingest", load_id=context.run_id)
+            result = load_window(con, source.name, p.landing, start, end, p.tmp / "ingest", load_id=context.run_id,
+                                 config_dir=settings.folder)
         if not result.delivered:
             context.log.info(f"{source.name}: not delivered by this company (company.yml); skipped")
             skipped = f"skipped: {source.name} not delivered (company.yml)"
@@ -160,7 +162,7 @@ def _build(source: Source, masters: dict[str, Source]) -> dg.AssetsDefinition:
         if result.releasable:
             meta["partitions_to_release"] = dg.MetadataValue.json(
                 {s: [d.isoformat() for d in days] for s, days in result.releasable.items()})
-            request_release(f"{context.run_id}-{source.name}", result.releasable)
+            request_release(p.home, f"{context.run_id}-{source.name}", result.releasable)
         return dg.MaterializeResult(metadata=meta, check_results=[landing_files_result(result)])
 
     return _asset

@@ -572,19 +572,20 @@ def undelivered(sources: dict[str, Source]) -> list[str]:
 
 @lru_cache(maxsize=4)
 def _load(sources_mtime: float, company_key: tuple) -> dict[str, Source]:
-    from pipelines.company import company
+    from pipelines.company import load_company
 
     with open(SOURCES_FILE, encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
-    c = company()
+    c = load_company(Path(company_key[0]))
     return parse_sources(doc, c.sources, c.enums, str(c.file))
 
 
-def load_sources() -> dict[str, Source]:
-    """The sources of the current company (sources.yml with company.yml applied)."""
-    from pipelines.company import company
+def load_sources(config_dir: Path | None = None) -> dict[str, Source]:
+    """The sources of a company (sources.yml with its company.yml applied); by default the
+    current company's (``$DWH_CONFIG``)."""
+    from pipelines.company import company, load_company
 
-    c = company()
+    c = load_company(config_dir) if config_dir else company()
     return _load(SOURCES_FILE.stat().st_mtime, (str(c.config_dir), c.file.stat().st_mtime if c.file.exists() else 0))
 
 

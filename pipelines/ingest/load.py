@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.company import company
+from pipelines.company import Company, company, load_company
 from pipelines.ingest.config import (Column, LandingFile, Layout, Source, date_ranges, find_files, load_sources,
                                      unseen_files)
 from pipelines.ingest.readers import HEADER_NOTES, FileError, create_stage, drop_join_tables, lit, q, stage_files
@@ -27,9 +27,9 @@ RAW_SCHEMA = "raw"
 RAW_DECIMAL_SCALE = 4  # at least this many decimals in the raw layer (more when amount_scale asks for more)
 
 
-def sql_types() -> dict[str, str]:
+def sql_types(comp: Company | None = None) -> dict[str, str]:
     """SQL type of each column type in the raw layer (decimals keep the company's amount precision)."""
-    scale = max(RAW_DECIMAL_SCALE, company().amount_scale)
+    scale = max(RAW_DECIMAL_SCALE, (comp or company()).amount_scale)
     return {"text": "VARCHAR", "enum": "VARCHAR", "integer": "BIGINT", "decimal": f"DECIMAL(18,{scale})",
             "date": "DATE", "timestamp": "TIMESTAMPTZ"}
 
@@ -89,11 +89,12 @@ EXCEL_ERRORS = ("#N/A", "#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#NUM!", "#NULL
                 "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 
 
-def ensure_raw_tables(con: duckdb.DuckDBPyConnection, sources: dict[str, Source] | None = None) -> None:
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection, sources: dict[str, Source] | None = None,
+                      comp: Company | None = None) -> None:
     sources = sources or load_sources()
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     for s in sources.values():
-        types = sql_types()
+        types = sql_types(comp)
         cols = ", ".join(f"{q(c.name)} {types[c.type]}" for c in s.columns.values())
         lineage = ", ".join(f"{n} {t}" for n, t in LINEAGE)
         con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{q(s.table)} ({cols}, {lineage})")
@@ -120,7 +121,8 @@ def _number_sql(raw: str, layout: Layout) -> str:
     return s
 
 
-def _typed_sql(col: Column, layout: Layout) -> str:
+def _typed_sql(col: Column, layout: Layout, comp: Company | None = None) -> str:
+    comp = comp or company()
     raw = q(col.name)
     blank = f"nullif(trim({raw}), '')"
     if col.type == "text":
@@ -131,7 +133,7 @@ def _typed_sql(col: Column, layout: Layout) -> str:
                 f"THEN TRY_CAST({n} AS BIGINT) END")
     if col.type == "decimal":
         n = _number_sql(blank, layout)
-        return f"CASE WHEN NOT contains({n}, '_') THEN TRY_CAST({n} AS {sql_types()['decimal']}) END"
+        return f"CASE WHEN NOT contains({n}, '_') THEN TRY_CAST({n} AS {sql_types(comp)['decimal']}) END"
     if col.type == "date":
         digits = f"translate({blank}, {lit(_FULLWIDTH[0])}, {lit(_FULLWIDTH[1])})"
         fmts = "[" + ", ".join(lit(f) for f in layout.date_formats) + "]"
@@ -144,7 +146,7 @@ def _typed_sql(col: Column, layout: Layout) -> str:
         if with_tz:
             parts.append(f"try_strptime({zulu}, [{', '.join(lit(f) for f in with_tz)}])")
         if naive:  # naive timestamps are in the business time zone (company.yml)
-            parts.append(f"timezone({lit(company().timezone)}, try_strptime({blank}, [{', '.join(lit(f) for f in naive)}]))")
+            parts.append(f"timezone({lit(comp.timezone)}, try_strptime({blank}, [{', '.join(lit(f) for f in naive)}]))")
         return f"coalesce({', '.join(parts)})"
     if col.type == "enum":
         whens = " ".join(
@@ -160,7 +162,7 @@ def quote_text(sql: str) -> str:
     return f"chr(39) || {sql} || chr(39)"
 
 
-def _partition_day_sql(source: Source) -> str | None:
+def _partition_day_sql(source: Source, comp: Company | None = None) -> str | None:
     """SQL (over ``t.`` typed columns) for the date a row belongs to, or None."""
     if source.partition_date_expr:
         expr = source.partition_date_expr
@@ -171,11 +173,11 @@ def _partition_day_sql(source: Source) -> str | None:
     if not pdc:
         return None
     if source.columns[pdc].type == "timestamp":  # the day in the business time zone
-        return f"CAST(timezone({lit(company().timezone)}, t.{q(pdc)}) AS DATE)"
+        return f"CAST(timezone({lit((comp or company()).timezone)}, t.{q(pdc)}) AS DATE)"
     return f"t.{q(pdc)}"
 
 
-def _checks(source: Source) -> list[tuple[str, str, str]]:
+def _checks(source: Source, comp: Company | None = None) -> list[tuple[str, str, str]]:
     """(condition, reason SQL, message SQL) in precedence order; the first match wins."""
     out: list[tuple[str, str, str]] = [("r._parse_reason IS NOT NULL", "r._parse_reason", "r._parse_message")]
     for c in source.columns.values():
@@ -207,7 +209,7 @@ def _checks(source: Source) -> list[tuple[str, str, str]]:
             out.append((f"abs(t.{q(c.name)}) > {bound}", lit("absurd_value"),
                         f"{lit(c.name + ' ')} || CAST(t.{q(c.name)} AS VARCHAR) || "
                         f"{lit(' is beyond the sane bound of ' + bound + ' (max_abs in sources.yml)')}"))
-    day = _partition_day_sql(source)
+    day = _partition_day_sql(source, comp)
     if day and source.period_days:
         what = source.partition_date_expr or source.partition_date_column
         out.append((f"{day} > current_date", lit("future_date"),
@@ -230,23 +232,24 @@ def _qualify(expr: str, column: str) -> str:
 
 
 def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str, Layout],
-              window: tuple[date, date], sources: dict[str, Source]) -> None:
+              window: tuple[date, date], sources: dict[str, Source], comp: Company | None = None) -> None:
     """Build ``_typed`` from ``_stage``: typed columns plus ``_reason`` / ``_message``, and the
     partition of rows from files that span many days (their row date; rows of other partitions
     are left out, counted in ``_outside``)."""
     # Typing may differ by layout (date formats, decimal separators): one CASE per layout.
     def typed(c: Column) -> str:
         if len(layouts) == 1:
-            return _typed_sql(c, next(iter(layouts.values())))
-        whens = " ".join(f"WHEN _layout = {lit(name)} THEN {_typed_sql(c, lay)}" for name, lay in layouts.items())
+            return _typed_sql(c, next(iter(layouts.values())), comp)
+        whens = " ".join(f"WHEN _layout = {lit(name)} THEN {_typed_sql(c, lay, comp)}" for name, lay in layouts.items())
         return f"CASE {whens} END"
 
     typed_cols = ", ".join(f"{typed(c)} AS {q(c.name)}" for c in source.columns.values())
-    checks = _checks(source)
+    comp = comp or company()
+    checks = _checks(source, comp)
     reason = "CASE " + " ".join(f"WHEN {cond} THEN {code}" for cond, code, _ in checks) + " END"
     message = "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, _, msg in checks) + " END"
     spanning = [name for name, lay in layouts.items() if lay.spans_days]
-    day = _partition_day_sql(source)
+    day = _partition_day_sql(source, comp)
     row_day = (f"CASE WHEN r._layout IN ({', '.join(lit(n) for n in spanning)}) THEN {day} END"
                if spanning and day else "CAST(NULL AS DATE)")
     con.execute("DROP TABLE IF EXISTS _typed")
@@ -262,7 +265,7 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
     con.execute("CREATE TEMP TABLE _outside (_source_file VARCHAR, n BIGINT)")
     if spanning:
         what = source.partition_date_expr or source.partition_date_column
-        first = company().first_day
+        first = comp.first_day
         # A row of a many-day file is dated by its own date: one with no date, a date before the
         # company's first day or in the future has no partition and stays with its file.
         con.execute(f"""UPDATE _typed SET _reason = coalesce(_reason, 'no_partition_date'),
@@ -270,7 +273,7 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
             WHERE _partition_date IS NULL AND _source_file IN
                   (SELECT _source_file FROM _stage WHERE _layout IN ({', '.join(lit(n) for n in spanning)}))""")
         con.execute(f"""UPDATE _typed SET _reason = 'before_first_day',
-                _message = {lit(what + ' ')} || CAST(_partition_date AS VARCHAR) || {lit(' is before the first day ' + first.isoformat() + ' of the data (company.first_day in ' + str(company().file) + '); set it earlier to load this row')},
+                _message = {lit(what + ' ')} || CAST(_partition_date AS VARCHAR) || {lit(' is before the first day ' + first.isoformat() + ' of the data (company.first_day in ' + str(comp.file) + '); set it earlier to load this row')},
                 _partition_date = NULL
             WHERE _spans AND _partition_date < DATE {lit(first.isoformat())}""")
         con.execute("UPDATE _typed SET _partition_date = NULL WHERE _spans AND _reason = 'future_date'")
@@ -318,7 +321,7 @@ def _classify(con: duckdb.DuckDBPyConnection, source: Source, layouts: dict[str,
 
 
 def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path, start: date, end: date,
-                tmp_dir: Path, load_id: str | None = None) -> LoadResult:
+                tmp_dir: Path, load_id: str | None = None, config_dir: Path | None = None) -> LoadResult:
     """Load every file of ``source_name`` dated in [start, end] into the raw layer.
 
     Partitions whose files all read cleanly are replaced atomically; a partition with an
@@ -326,13 +329,15 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
     rows span many days are read whole; their rows dated in the window replace those days, and
     their rows without a partition (no date, before the first day, in the future) replace what
     the same file left in quarantine before. A source the company does not deliver loads nothing
-    (``LoadResult.delivered`` is False).
+    (``LoadResult.delivered`` is False). ``config_dir``: the company's configuration folder
+    (default: the current one, ``$DWH_CONFIG``).
     """
-    sources = load_sources()
+    sources = load_sources(config_dir)
+    comp = load_company(config_dir) if config_dir else company()
     source = sources[source_name]
     load_id = load_id or uuid.uuid4().hex
     result = LoadResult(source_name, (start, end), load_id)
-    ensure_raw_tables(con, sources)
+    ensure_raw_tables(con, sources, comp)
     if not source.delivered:
         result.delivered = False
         return result
@@ -362,7 +367,7 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
             if lf.partition_date in bad_partitions and not lf.layout.spans_days:
                 read_counts.pop(lf.relpath, None)
     layouts = {l.name: l for l in source.layouts}
-    _classify(con, source, layouts, (start, end), sources)
+    _classify(con, source, layouts, (start, end), sources, comp)
     refused = _refuse_files(con, source, by_path, read_counts, result)
     for relpath in refused:
         lf = by_path[relpath]
@@ -379,7 +384,7 @@ def load_window(con: duckdb.DuckDBPyConnection, source_name: str, landing: Path,
         if None in bad_partitions:
             conds.append("_partition_date IS NULL")
         con.execute(f"DELETE FROM _typed WHERE {' OR '.join(conds)}")
-    unseen = unseen_files(sources, source, landing, company().ignore)
+    unseen = unseen_files(sources, source, landing, comp.ignore)
     result.unseen = unseen
     now = datetime.now(timezone.utc)
     cols = ", ".join(q(c) for c in source.columns)

@@ -21,6 +21,7 @@ import dagster as dg
 
 from pipelines.ingest.config import date_ranges, find_files, load_sources
 from pipelines.partitions import RANGE_END_TAG, RANGE_START_TAG
+from pipelines.resources import SettingsResource
 from pipelines.settings import paths
 
 JOB_BY_PARTITIONING = {"daily": "daily_pipeline", "weekly": "weekly_stock", "none": "reference_data"}
@@ -45,7 +46,7 @@ def landing_fingerprints(landing) -> dict[str, str]:
     return {k: hashlib.sha1("\n".join(sorted(v)).encode()).hexdigest()[:16] for k, v in files.items()}
 
 
-def add_row_dates(previous: dict[str, str], current: dict[str, str], landing) -> dict[str, str]:
+def add_row_dates(previous: dict[str, str], current: dict[str, str], landing, tmp_dir=None) -> dict[str, str]:
     """For each new or changed file whose rows span many days, read the range of its row dates
     and keep it with its digest (``digest@first..last``), so the runs cover the days it holds
     now and the days it held before."""
@@ -62,7 +63,7 @@ def add_row_dates(previous: dict[str, str], current: dict[str, str], landing) ->
             out[key] = old
             continue
         files = [f for f in find_files(sources[name], landing) if f.relpath == where[1:]]
-        span = row_date_range(files, paths().tmp / "sensor") if files else None
+        span = row_date_range(files, (tmp_dir or paths().tmp) / "sensor") if files else None
         out[key] = f"{digest}@{span[0]}..{span[1]}" if span else digest
     return out
 
@@ -110,9 +111,10 @@ def plan_runs(previous: dict[str, str], current: dict[str, str], last_day: date)
     description="Requests runs for landing-zone partitions whose files arrived or changed.",
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def landing_zone_sensor(context: dg.SensorEvaluationContext):
+def landing_zone_sensor(context: dg.SensorEvaluationContext, settings: SettingsResource):
     previous = json.loads(context.cursor) if context.cursor else {}
-    current = add_row_dates(previous, landing_fingerprints(paths().landing), paths().landing)
+    p = settings.paths
+    current = add_row_dates(previous, landing_fingerprints(p.landing), p.landing, p.tmp)
     yesterday = date.today() - timedelta(days=1)
     runs = plan_runs(previous, current, yesterday)
     # A partition that is not yet closed keeps its old fingerprint, so it is seen again later.
@@ -137,9 +139,9 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext):
                 "master extract brought: the rows then load, and the quarantine marks them released.",
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
-def quarantine_release_sensor(context: dg.SensorEvaluationContext):
+def quarantine_release_sensor(context: dg.SensorEvaluationContext, settings: SettingsResource):
     done = set(json.loads(context.cursor)) if context.cursor else set()
-    requests = release_requests(paths().home / "state" / "releases", done)
+    requests = release_requests(settings.paths.home / "state" / "releases", done)
     for run in requests["runs"]:
         tags = {RANGE_START_TAG: run["start"], RANGE_END_TAG: run["end"]}
         yield dg.RunRequest(run_key=f"release:{run['job_name']}:{run['start']}:{run['end']}:{run['request']}",

@@ -24,7 +24,7 @@ import duckdb
 
 from pipelines.ingest.config import load_sources
 from pipelines.publish.serving import publish
-from pipelines.settings import paths
+from pipelines.resources import SettingsResource
 from pipelines.transform.assets import bi_facing_models
 
 # BI-facing tables: the dbt marts with an enforced contract, plus the marts written by
@@ -33,9 +33,9 @@ PYTHON_MARTS = [("marts", "mart_customer_lifetime_value", dg.AssetKey(["marts", 
 BI_TABLES = bi_facing_models() + PYTHON_MARTS
 
 
-def sensitive_columns() -> set[str]:
+def sensitive_columns(sources=None) -> set[str]:
     """Columns declared sensitive in sources.yml: never allowed in the serving database."""
-    return {c.name for s in load_sources().values() for c in s.columns.values() if c.sensitive}
+    return {c.name for s in (sources or load_sources()).values() for c in s.columns.values() if c.sensitive}
 
 
 def warehouse_tables(warehouse) -> set[tuple[str, str]]:
@@ -77,8 +77,8 @@ def failed_checks(instance: dg.DagsterInstance, asset_graph, keys) -> dict[str, 
     kinds={"duckdb"},
     description="Serving DuckDB file for BI tools (read-only copy of the BI-facing marts, swapped in atomically).",
 )
-def serving_database(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    p = paths()
+def serving_database(context: dg.AssetExecutionContext, settings: SettingsResource) -> dg.MaterializeResult:
+    p = settings.paths
     in_run = set(context.job_def.asset_layer.selected_asset_keys)
     if context.run.asset_selection:
         in_run &= set(context.run.asset_selection)
@@ -98,7 +98,7 @@ def serving_database(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     if not_built:
         context.log.info(f"not built yet, left out of the serving database: {', '.join(not_built)}")
     result = publish(p.warehouse, p.serving, [(schema, name) for schema, name, _ in tables],
-                     source_run_id=context.run_id, forbidden_columns=sensitive_columns(),
+                     source_run_id=context.run_id, forbidden_columns=sensitive_columns(settings.sources()),
                      parquet_dir=p.parquet_export)
     context.log.info(f"published {result.row_counts} to {result.path} as {result.publish_id}")
     return dg.MaterializeResult(metadata={

@@ -33,7 +33,7 @@ Suite files are read from ``expectations/`` (or ``$DWH_EXPECTATIONS_DIR``) at ev
 validation, so an edited suite takes effect on the next run; which checks exist is decided
 when the definitions load. Every check runs through SQL on DuckDB, hands the step's warehouse
 connection to GX (``gx_runtime.validate(connection=...)``), records the outcome in
-``quality.validation_results`` and rebuilds the Data Docs site at ``paths().data_docs``
+``quality.validation_results`` and rebuilds the Data Docs site in the home's ``data_docs``
 (offline, swapped in atomically: ``data_docs.py``).
 
 ``quality.partition_status`` (a view) gives, per raw asset and day, the outcome of the latest
@@ -66,8 +66,8 @@ import dagster as dg
 
 from pipelines.ingest.assets import INGESTED_SOURCES, partition_window
 from pipelines.ingest.config import load_sources
-from pipelines.resources import WarehouseResource
-from pipelines.settings import EXPECTATIONS_DIR, paths
+from pipelines.resources import SettingsResource, WarehouseResource
+from pipelines.settings import EXPECTATIONS_DIR
 
 RESULTS_DDL = """CREATE SCHEMA IF NOT EXISTS quality;
 CREATE TABLE IF NOT EXISTS quality.validation_results (
@@ -150,11 +150,11 @@ def _record(con, context, check_name: str, asset: dg.AssetKey, suite: str, windo
     )
 
 
-def _result(context, outcome, scope: str) -> dg.AssetCheckResult:
+def _result(context, outcome, scope: str, data_docs: Path) -> dg.AssetCheckResult:
     """Rebuild Data Docs and turn the outcome into the check's result (ERROR blocks)."""
     from pipelines.quality import gx_runtime
 
-    docs = gx_runtime.build_data_docs(paths().data_docs)
+    docs = gx_runtime.build_data_docs(data_docs)
     meta = {**_metadata(outcome), "window": scope, "data_docs": dg.MetadataValue.path(str(docs))}
     context.log.info(outcome.summary())
     if not outcome.success_blocking:
@@ -183,10 +183,10 @@ def requirements() -> dict[dg.AssetKey, list[str]]:
     return out
 
 
-def not_delivered(names) -> list[str]:
+def not_delivered(names, sources=None) -> list[str]:
     """Those of the source ``names`` the company does not deliver (``company.yml``). An unknown
     name is an error (a typo would otherwise turn a check off silently)."""
-    sources = load_sources()
+    sources = sources if sources is not None else load_sources()
     unknown = [n for n in names if n not in sources]
     if unknown:
         raise ValueError(f"unknown source(s) {unknown}; sources.yml has {sorted(sources)}")
@@ -204,20 +204,23 @@ def build_raw_check(table: str) -> dg.AssetChecksDefinition:
         description=f"Great Expectations: the structural expectations derived from sources.yml and "
                     f"expectations/{suite}.json over the run's partition window.",
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+               settings: SettingsResource) -> dg.AssetCheckResult:
         from pipelines.quality import structural
 
-        source = structural.source_of_table(table)
+        sources = settings.sources()
+        source = structural.source_of_table(table, sources)
         if not source.delivered:
             return _skipped(context, f"skipped: {source.name} not delivered (company.yml)")
         window = partition_window(context)
         with warehouse.connect() as con:
             outcome = structural.validate_raw(
                 table, connection=con, window=window, run_name=f"{context.run.run_id}-{suite}",
-                suites_dir=suites_dir(),
+                suites_dir=suites_dir(), sources=sources, timezone=settings.company.timezone,
             )
             _record(con, context, f"gx_{suite}", key, suite, window, outcome)
-        return _result(context, outcome, f"{window[0]} .. {window[1]}" if window else "whole table")
+        return _result(context, outcome, f"{window[0]} .. {window[1]}" if window else "whole table",
+                       settings.paths.data_docs)
 
     return _check
 
@@ -244,11 +247,13 @@ def build_model_check(suite: str, key: dg.AssetKey, relation: str) -> dg.AssetCh
         blocking=True,
         description=f"Great Expectations suite expectations/{suite}.json over the whole of {relation}.",
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+               settings: SettingsResource) -> dg.AssetCheckResult:
         from pipelines.quality import gx_runtime, structural
 
+        sources = settings.sources()
         try:
-            missing = not_delivered(requirements().get(key, []))
+            missing = not_delivered(requirements().get(key, []), sources)
         except ValueError as e:
             raise ValueError(f"{key.to_user_string()}: requires_sources: {e}") from None
         if missing:
@@ -257,11 +262,11 @@ def build_model_check(suite: str, key: dg.AssetKey, relation: str) -> dg.AssetCh
             outcome = gx_runtime.validate(
                 suite, connection=con, query_or_table=relation,
                 run_name=f"{context.run.run_id}-{suite}",
-                suites_dir=suites_dir(), parameters=structural.suite_parameters(),
-                skip_tables=structural.undelivered_tables(),
+                suites_dir=suites_dir(), parameters=structural.suite_parameters(settings.company.timezone),
+                skip_tables=structural.undelivered_tables(sources),
             )
             _record(con, context, f"gx_{suite}", key, suite, None, outcome)
-        return _result(context, outcome, f"whole {relation}")
+        return _result(context, outcome, f"whole {relation}", settings.paths.data_docs)
 
     return _check
 

@@ -10,7 +10,7 @@ import dagster as dg
 
 from pipelines.company import company
 from pipelines.ingest.config import find_files, load_sources
-from pipelines.settings import paths
+from pipelines.resources import SettingsResource
 
 
 def _specs() -> list[dg.AssetCheckSpec]:
@@ -30,9 +30,9 @@ def newest_delivery(source, landing) -> date | None:
 
 
 @dg.multi_asset_check(specs=_specs(), name="source_freshness", can_subset=True)
-def source_freshness(context: dg.AssetCheckExecutionContext):
+def source_freshness(context: dg.AssetCheckExecutionContext, settings: SettingsResource):
     today = date.today()
-    by_key = {dg.AssetKey(["raw", s.table]): s for s in load_sources().values()}
+    by_key = {dg.AssetKey(["raw", s.table]): s for s in settings.sources().values()}
     for check_key in context.selected_asset_check_keys:
         source = by_key[check_key.asset_key]
         if not source.delivered or not source.freshness_days:  # company.yml changed since the definitions loaded
@@ -42,7 +42,7 @@ def source_freshness(context: dg.AssetCheckExecutionContext):
                                       description=why, metadata={"status": why})
             continue
         expected, grace = source.freshness_days
-        newest = newest_delivery(source, paths().landing)
+        newest = newest_delivery(source, settings.paths.landing)
         age = (today - newest).days if newest else None
         passed = age is not None and age <= expected + grace
         yield dg.AssetCheckResult(

@@ -227,11 +227,13 @@ def derived_expectations(source: Source, sources: Mapping[str, Source] | None = 
     return out
 
 
-def suite_parameters() -> dict[str, Any]:
+def suite_parameters(timezone: str | None = None) -> dict[str, Any]:
     """Suite parameters every validation gets from the company settings (``{timezone}``)."""
-    from pipelines.company import company
+    if timezone is None:
+        from pipelines.company import company
 
-    return {TIMEZONE_PARAMETER: company().timezone}
+        timezone = company().timezone
+    return {TIMEZONE_PARAMETER: timezone}
 
 
 def undelivered_tables(sources: Mapping[str, Source] | None = None) -> dict[str, str]:
@@ -258,7 +260,8 @@ def source_of_table(table: str, sources: Mapping[str, Source] | None = None) -> 
 
 
 def validate_raw(table: str, *, window: tuple | None, connection: Any, run_name: str | None = None,
-                 suites_dir: Any = None) -> ValidationOutcome:
+                 suites_dir: Any = None, sources: Mapping[str, Source] | None = None,
+                 timezone: str | None = None) -> ValidationOutcome:
     """Validate ``raw.<table>`` (the rows of ``_partition_date`` in ``window``, or the whole table)
     on the open DuckDB ``connection`` with the derived expectations and the hand-written suite
     ``raw_<table>`` together. SQL expectations reading the raw table of a source the company does
@@ -266,12 +269,12 @@ def validate_raw(table: str, *, window: tuple | None, connection: Any, run_name:
     from pipelines.ingest.config import load_sources
     from pipelines.quality import gx_runtime
 
-    sources = load_sources()
+    sources = sources if sources is not None else load_sources()
     source = source_of_table(table, sources)
     return gx_runtime.validate(
         f"raw_{table}", connection=connection, query_or_table=f"raw.{table}",
         partition_filter={PARTITION_COLUMN: tuple(window)} if window else None,
-        parameters=suite_parameters(), run_name=run_name,
+        parameters=suite_parameters(timezone), run_name=run_name,
         suites_dir=suites_dir, extra_expectations=derived_expectations(source, sources),
         skip_tables=undelivered_tables(sources),
     )

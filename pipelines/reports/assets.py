@@ -19,7 +19,7 @@ from pipelines.credit.quarters import label, parse, quarterly_partitions
 from pipelines.credit.report import SERVING_RELATION, build_rating_report
 from pipelines.reports.dashboard import build_dashboard
 from pipelines.reports.workbooks import build_branch_workbooks
-from pipelines.settings import paths
+from pipelines.resources import SettingsResource
 
 SERVING = dg.AssetKey(["serving", "database"])
 CREDIT_MART = dg.AssetKey(["marts", "mart_credit_rating"])
@@ -28,16 +28,16 @@ CREDIT_RATING_WORKBOOK = dg.AssetKey(["reports", "credit_rating_workbook"])
 
 @dg.asset(key=["reports", "dashboard"], group_name="reports", deps=[SERVING], kinds={"html"},
           description="Self-contained offline HTML dashboard built from the serving database.")
-def dashboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    p = paths()
+def dashboard(context: dg.AssetExecutionContext, settings: SettingsResource) -> dg.MaterializeResult:
+    p = settings.paths
     out = build_dashboard(p.serving, p.reports / "dashboard.html")
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(out)), "bytes": out.stat().st_size})
 
 
 @dg.asset(key=["reports", "branch_workbooks"], group_name="reports", deps=[SERVING], kinds={"excel"},
           description="One XLSX workbook per branch built from the serving database.")
-def branch_workbooks(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    p = paths()
+def branch_workbooks(context: dg.AssetExecutionContext, settings: SettingsResource) -> dg.MaterializeResult:
+    p = settings.paths
     files = build_branch_workbooks(p.serving, p.reports / "branches")
     return dg.MaterializeResult(metadata={"workbooks": len(files), "folder": dg.MetadataValue.path(str(p.reports / "branches"))})
 
@@ -54,9 +54,9 @@ def branch_workbooks(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
                 "for review. Fails when a quarter of the run is not in the serving database (not rated: the sales "
                 "data does not reach its last day yet, or no customer is in force).",
 )
-def credit_rating_workbook(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def credit_rating_workbook(context: dg.AssetExecutionContext, settings: SettingsResource) -> dg.MaterializeResult:
     quarters = [label(parse(k)) for k in context.partition_keys]
-    p = paths()
+    p = settings.paths
     out_dir = p.reports / "credit_rating"
     written: dict[str, dict] = {}
     con = duckdb.connect(str(p.serving), read_only=True)

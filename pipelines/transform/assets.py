@@ -24,10 +24,11 @@ of it runs in that run (for the credit set: the serving database and the rating 
 
 The facts read the dimensions (as-of joins) and marts read the facts, so a run executes the
 unpartitioned set in several steps around the partitioned one (Dagster splits the subsettable
-multi-asset wherever a dependency path leaves it and comes back: 3–4 dbt steps per daily run). Static reference nodes (seeds, and models fed only by seeds, e.g. dim_date) are
-downstream of no raw asset, so no job selects them; the unpartitioned step builds those its
-selection leaves out once per run (``_build_reference_nodes``). dbt tests are selected "buildable": a test runs in the step that builds the last
-of its parents, so a fact → dimension relationship test runs with the fact, never before it.
+multi-asset wherever a dependency path leaves it and comes back: 3–4 dbt steps per daily run).
+Static reference nodes (seeds, and models fed only by seeds, e.g. dim_date) are downstream of
+no raw asset; the daily job selects them itself (``pipelines/jobs.py``). dbt tests are selected
+"buildable": a test runs in the step that builds the last of its parents, so a fact → dimension
+relationship test runs with the fact, never before it.
 """
 
 
@@ -43,7 +44,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from pipelines.credit.quarters import quarterly_partitions
 from pipelines.partitions import daily_partitions
-from pipelines.resources import export_dbt_env
+from pipelines.resources import SettingsResource, export_dbt_env
 from pipelines.rules import dbt_vars
 from pipelines.transform.project import dbt_project
 
@@ -64,10 +65,11 @@ INDIRECT_SELECTION = "buildable"
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
-def _prepare_dbt_env() -> None:
-    """Environment for a dbt invocation: the warehouse path for profiles.yml and the test
-    selection mode (unless the operator set one)."""
-    export_dbt_env()
+def _prepare_dbt_env(settings: SettingsResource) -> None:
+    """Environment of the dbt process about to start: the warehouse path for profiles.yml and
+    the test selection mode (unless the operator set one). dagster-dbt hands dbt this process's
+    environment and takes no other."""
+    export_dbt_env(settings.paths.warehouse)
     os.environ.setdefault("DBT_INDIRECT_SELECTION", INDIRECT_SELECTION)
 
 
@@ -95,17 +97,17 @@ def partition_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
             "max_date": (window.end - timedelta(days=1)).date().isoformat()}
 
 
-def dbt_args(context: dg.AssetExecutionContext) -> list[str]:
+def dbt_args(context: dg.AssetExecutionContext, settings: SettingsResource) -> list[str]:
     """The dbt command of every dbt asset set: ``dbt build`` (no unit tests) with the rules and
     company settings as vars, plus the partition window of a partitioned set."""
-    return [*BUILD, "--vars", dbt_vars(partition_vars(context))]
+    return [*BUILD, "--vars", dbt_vars(partition_vars(context), config_dir=settings.folder)]
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
     """Run ``dbt_args`` for the step's selection; a model whose source is not delivered says so."""
-    _prepare_dbt_env()
-    invocation = dbt.cli(dbt_args(context), context=context)
-    yield from with_delivery_status(context, invocation.stream())
+    _prepare_dbt_env(settings)
+    invocation = dbt.cli(dbt_args(context, settings), context=context)
+    yield from with_delivery_status(context, invocation.stream(), settings)
     if not partition_vars(context):  # rules-only vars: its parse can start the next one
         reuse_parse(invocation)
 
@@ -119,8 +121,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dagster_dbt_translator=translator,
     name="dbt_partitioned_models",
 )
-def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from _build(context, dbt)
+def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
+    yield from _build(context, dbt, settings)
 
 
 @dbt_assets(
@@ -132,11 +134,11 @@ def dbt_partitioned_models(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     dagster_dbt_translator=translator,
     name="dbt_credit_models",
 )
-def dbt_credit_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def dbt_credit_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
     """The credit rating of the run's quarters: incremental mart_credit_rating (delete + insert of
     those quarters), its intermediate models and the overrides' staging view, with their dbt tests
     as asset checks."""
-    yield from _build(context, dbt)
+    yield from _build(context, dbt, settings)
 
 
 @dbt_assets(
@@ -146,10 +148,8 @@ def dbt_credit_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     dagster_dbt_translator=translator,
     name="dbt_models",
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    _prepare_dbt_env()
-    _build_reference_nodes(context, dbt)
-    yield from _build(context, dbt)
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
+    yield from _build(context, dbt, settings)
 
 
 def model_requirements() -> dict[dg.AssetKey, list[str]]:
@@ -166,12 +166,12 @@ def model_requirements() -> dict[dg.AssetKey, list[str]]:
     return out
 
 
-def undelivered_models() -> dict[dg.AssetKey, str]:
+def undelivered_models(sources: Mapping[str, Any] | None = None) -> dict[dg.AssetKey, str]:
     """Models built empty because the company does not deliver a source they need (company.yml
     ``delivered: false``) -> the status their materialization and checks show."""
     from pipelines.ingest.config import load_sources
 
-    missing = {name for name, s in load_sources().items() if not s.delivered}
+    missing = {name for name, s in (sources or load_sources()).items() if not s.delivered}
     if not missing:
         return {}
     return {key: f"empty: {', '.join(sorted(set(needs) & missing))} not delivered by this company (company.yml); "
@@ -179,10 +179,10 @@ def undelivered_models() -> dict[dg.AssetKey, str]:
             for key, needs in model_requirements().items() if set(needs) & missing}
 
 
-def with_delivery_status(context: dg.AssetExecutionContext, events):
+def with_delivery_status(context: dg.AssetExecutionContext, events, settings: SettingsResource):
     """dbt's events, a materialization of a model whose source the company does not deliver
     marked so (``status`` metadata) instead of looking like a model that lost its rows."""
-    notes = undelivered_models()
+    notes = undelivered_models(settings.sources())
     for event in events:
         if notes and isinstance(event, dg.Output):
             note = notes.get(context.asset_key_for_output(event.output_name))
@@ -206,50 +206,6 @@ def reuse_parse(invocation) -> None:
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}")
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)  # atomic: a dbt process starting now copies the old or the new file
-
-
-def reference_nodes(manifest: Mapping[str, Any]) -> list[dict]:
-    """Seeds and the models fed only by seeds (no source anywhere upstream): static reference
-    data such as the chinese_new_year seed and dim_date."""
-    nodes = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed")}
-    static: dict[str, bool] = {}
-
-    def is_static(uid: str) -> bool:
-        if uid not in static:
-            node = nodes.get(uid)
-            if node is None:  # a source (or anything that is not a model or seed)
-                static[uid] = False
-            elif node["resource_type"] == "seed":
-                static[uid] = True
-            else:
-                parents = node["depends_on"]["nodes"]
-                static[uid] = bool(parents) and all(is_static(p) for p in parents)
-        return static[uid]
-
-    return [nodes[uid] for uid in sorted(nodes) if is_static(uid)]
-
-
-_REFERENCE_BUILT_IN_RUNS: set[str] = set()
-
-
-def _build_reference_nodes(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
-    """Build (with their tests) the reference nodes this step does not select, once per run.
-    They depend on no raw data, so the daily job's selection (downstream of the raw assets)
-    never contains them, yet the marts and the serving database need them."""
-    if context.run_id in _REFERENCE_BUILT_IN_RUNS:
-        return
-    import json
-
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    selected = context.selected_asset_keys
-    missing = [n for n in reference_nodes(manifest) if translator.get_asset_key(n) not in selected]
-    if missing:
-        names = [n["name"] for n in missing]
-        context.log.info(f"building reference nodes outside this run's selection: {names}")
-        invocation = dbt.cli([*BUILD, "--select", " ".join(names), "--vars", dbt_vars()], manifest=manifest,
-                             dagster_dbt_translator=translator).wait()
-        reuse_parse(invocation)
-    _REFERENCE_BUILT_IN_RUNS.add(context.run_id)
 
 
 def bi_facing_models() -> list[tuple[str, str, dg.AssetKey]]:
