@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('dim_rep') }}  (its rep_code relationship test runs with this fact, in the fact's own step)
 -- Visit fact (grain: one visit or other logged activity of a rep), incremental by visit date =
 -- the check-in's calendar date in China Standard Time. Duration in minutes from check-in to
 -- check-out. The customer is the dim_customer version in force on the visit date; an

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('dim_rep') }}  (its rep_code relationship test runs with this fact, in the fact's own step)
 -- Invoice-line fact (sales and returns), incremental by invoice date: each run replaces exactly
 -- the partition window Dagster passes (vars min_date/max_date), so N incremental runs over
 -- consecutive windows equal one full build. Customer and product are the dimension versions in
