@@ -30,26 +30,48 @@ PY = BIN / "python"
 STAMP = VENV / ".installed-requirements.sha256"
 
 
-def sh(cmd: list[str], **kw) -> None:
-    print("+ " + " ".join(str(c) for c in cmd), flush=True)
-    subprocess.run([str(c) for c in cmd], check=True, **kw)
+SETUP_LOG = ROOT / "var" / "logs" / "setup.log"
+
+
+def sh(cmd: list[str], what: str | None = None, optional: bool = False, **kw) -> bool:
+    """Run a command; with ``what``, print that one line and send the command's output to
+    var/logs/setup.log (shown if it fails), so the terminal stays readable."""
+    if what is None:
+        print("+ " + " ".join(str(c) for c in cmd), flush=True)
+        subprocess.run([str(c) for c in cmd], check=True, **kw)
+        return True
+    print(f"  {what} ...", flush=True)
+    SETUP_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with open(SETUP_LOG, "a", encoding="utf-8") as log:
+        log.write(f"\n$ {' '.join(str(c) for c in cmd)}\n")
+        log.flush()
+        proc = subprocess.run([str(c) for c in cmd], stdout=log, stderr=subprocess.STDOUT, **kw)
+    if proc.returncode != 0:
+        if optional:
+            print(f"  warning: {what} failed (exit {proc.returncode}); see {SETUP_LOG}", flush=True)
+            return False
+        tail = SETUP_LOG.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+        sys.exit("\n".join(tail) + f"\n{what} failed (exit {proc.returncode}); the whole output is in {SETUP_LOG}")
+    return True
 
 
 def setup() -> None:
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"dwh.py needs Python 3.11 (the pinned wheels are for 3.11); this is {sys.version.split()[0]}")
     if not PY.exists():
-        sh([sys.executable, "-m", "venv", VENV])
+        sh([sys.executable, "-m", "venv", VENV], "creating the virtual environment .venv")
     digest = hashlib.sha256((ROOT / "requirements.txt").read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != digest:
-        sh([PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", ROOT / "requirements.txt"])
+        sh([PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", ROOT / "requirements.txt"],
+           f"installing the pinned requirements (a few minutes the first time; log: {SETUP_LOG.relative_to(ROOT)})")
         STAMP.write_text(digest)
     env = venv_env()
     sh([BIN / "dagster-dbt", "project", "prepare-and-package", "--file", ROOT / "pipelines/transform/project.py"],
-       cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+       "preparing the dbt project", cwd=ROOT, env=env)
     # Data Docs' stylesheets and scripts (pinned npm packages, checked against the registry's
     # checksums), fetched once per machine while the registry is reachable: the site works offline
-    subprocess.call([str(PY), "-m", "pipelines.quality.data_docs"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    sh([PY, "-m", "pipelines.quality.data_docs"], "fetching Data Docs' stylesheets and scripts (once per machine)",
+       optional=True, cwd=ROOT, env=env)
 
 
 SYSTEM_PACKAGES = {  # Debian package -> a file that shows it is installed
@@ -107,14 +129,21 @@ def generate_if_empty(args: list[str], env: dict[str, str]) -> list[str]:
         else:
             rest.append(args[i])
         i += 1
-    probe = subprocess.run([str(PY), "-c", "from pipelines.company import company; from pipelines.settings import paths; "
-                            "print(paths().landing); print(int(company().landing is not None))"],
-                           cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.split("\n")
-    landing, own = Path(probe[0]), probe[1] == "1"
+    probe = subprocess.run(
+        [str(PY), "-c", "from datetime import datetime, timedelta; from zoneinfo import ZoneInfo; "
+                        "from pipelines.company import company; from pipelines.settings import paths; "
+                        "from sample_data import GeneratorConfig; c = company(); "
+                        f"days = GeneratorConfig.from_preset({scale!r}).days; "
+                        "end = datetime.now(ZoneInfo(c.timezone)).date() - timedelta(days=1); "
+                        "print(paths().landing); print(int(c.landing is not None)); print(end - timedelta(days=days - 1)); "
+                        "print(days)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.split("\n")
+    landing, own, start, days = Path(probe[0]), probe[1] == "1", probe[2], probe[3]
     if not own and (regenerate or not landing.exists() or not any(landing.iterdir())):
-        print(f"Generating sample data (scale {scale}, seed {seed}) into {landing} ...", flush=True)
-        sh([PY, "-m", "sample_data", "--out", landing.parent, "--scale", scale, "--seed", seed, "--clean"],
-           cwd=ROOT, env=env)
+        # the sample ends yesterday in business time, so the first run's freshness checks pass
+        sh([PY, "-m", "sample_data", "--out", landing.parent, "--scale", scale, "--seed", seed, "--clean",
+            "--start-date", start, "--days", days, "--no-progress"],
+           f"generating sample data (scale {scale}, seed {seed}, {start} to yesterday) into {landing}", cwd=ROOT, env=env)
     return rest
 
 

@@ -24,8 +24,9 @@ import argparse
 import os
 import subprocess
 import sys
+import textwrap
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pipelines.settings import DAGSTER_YAML, DBT_PROJECT_DIR, paths
@@ -79,10 +80,17 @@ def check_first_day(window: tuple[date, date]) -> str | None:
     return None
 
 
+# What the command line's runs left behind, for the closing summary of `run`.
+OUTCOMES: list = []
+RUN_LOG: list[Path] = []  # the file the runs' own output goes to (`run` only)
+
+
 def execute(job_name: str, start: date | None = None, end: date | None = None,
-            assets: list[str] | None = None) -> bool:
+            assets: list[str] | None = None, label: str | None = None) -> bool:
     """Run a job (optionally a subset of its assets) over the partitions of [start, end] as one
-    run; print its line and the failed steps' errors."""
+    run; print its line and the failed steps' errors. With ``label`` (the ``run`` command), print
+    one progress line per stage as the run enters it, and send what the steps print (dbt's own
+    lines) to the run log instead of the terminal."""
     from pipelines.runs import partition_keys, run_job
 
     prepare_instance()
@@ -95,7 +103,22 @@ def execute(job_name: str, start: date | None = None, end: date | None = None,
         if not keys:
             print(f"{job_name}: no partitions between {start} and {end}")
             return True
-    return report(run_job(job_name, keys, assets), subset=bool(assets))
+    terminal = sys.stdout
+    started = time.monotonic()
+
+    def progress(stage: str) -> None:
+        print(f"  {label:<24} {stage:<26} {time.monotonic() - started:6.0f} s", file=terminal, flush=True)
+
+    outcome = run_job(job_name, keys, assets, progress=progress if label else None,
+                      log_path=RUN_LOG[0] if (label and RUN_LOG) else None)
+    OUTCOMES.append(outcome)
+    if label:
+        for failure in outcome.failures:
+            print(f"FAILED {failure[:2000]}", file=sys.stderr)
+        if not outcome.success:
+            print(f"  {outcome.line()}", flush=True)
+        return outcome.success
+    return report(outcome, subset=bool(assets))
 
 
 def report(outcome, subset: bool = False) -> bool:
@@ -148,10 +171,10 @@ def run_all(start: date, end: date) -> bool:
 
     daily_rest = [k.to_user_string() for k in defs.resolve_job_def("daily_pipeline").asset_layer.selected_asset_keys
                   if k.to_user_string() not in masters]
-    return (execute("daily_pipeline", start, end, assets=masters)
-            and execute("weekly_stock", start, end)
-            and execute("reference_data")
-            and execute("daily_pipeline", start, end, assets=daily_rest)
+    return (execute("daily_pipeline", start, end, assets=masters, label="master data")
+            and execute("weekly_stock", start, end, label="stock reports")
+            and execute("reference_data", label="rating overrides")
+            and execute("daily_pipeline", start, end, assets=daily_rest, label="daily pipeline")
             and rate_complete_quarters(start, end))
 
 
@@ -166,35 +189,74 @@ def rate_complete_quarters(start: date, end: date) -> bool:
     if last_day < start:
         print("  credit rating: no complete quarter in the data yet")
         return True
-    return execute("credit_rating_quarterly", start, last_day)
+    return execute("credit_rating_quarterly", start, last_day, label="credit rating")
 
 
-def summary() -> str:
+def summary(outcomes: list | None = None) -> str:
+    """What a person wants after a run: the BI tables and their rows, what was quarantined and
+    why, the warnings and where to read them, and where the reports are."""
     import duckdb
 
     p = paths()
-    out = ["", "Warehouse summary", "================="]
+    out: list[str] = []
+    rel = (lambda path: os.path.relpath(path) if str(path).startswith(os.getcwd()) else str(path))
+    if p.serving.exists():
+        con = duckdb.connect(str(p.serving), read_only=True)
+        try:
+            tables = [t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name NOT LIKE '\\_%' "
+                                                "ESCAPE '\\' ORDER BY 1").fetchall()]
+            counts = [(t, con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables]
+        finally:
+            con.close()
+        out.append(f"BI tables in {rel(p.serving)} (open it read-only):")
+        half = (len(counts) + 1) // 2
+        for left, right in zip(counts[:half], counts[half:] + [None]):
+            line = f"  {left[0]:<32}{left[1]:>11,}"
+            if right:
+                line += f"    {right[0]:<32}{right[1]:>11,}"
+            out.append(line)
+    else:
+        out.append("No serving database yet (nothing was published).")
     if p.warehouse.exists():
         con = duckdb.connect(str(p.warehouse), read_only=True)
         try:
-            rows = con.execute(
-                "SELECT schema_name, table_name, estimated_size FROM duckdb_tables() ORDER BY 1, 2").fetchall()
-            for schema, table, _ in rows:
-                n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchall()[0][0]
-                out.append(f"  {schema}.{table:<32} {n:>12,} rows")
+            has_q = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                                "AND table_name = 'quarantine'").fetchall()[0][0]
+            reasons = con.execute("SELECT reason_code, count(*) FROM raw.quarantine WHERE released_at IS NULL "
+                                  "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall() if has_q else []
         finally:
             con.close()
+        total = sum(n for _, n in reasons)
+        out.append(f"Quarantined rows: {total:,}" + (" (raw.quarantine: file, line, reason, message, raw row)" if total
+                                                    else ""))
+        if reasons:
+            text = ", ".join(f"{r} {n:,}" for r, n in reasons)
+            out += [f"  {chunk}" for chunk in textwrap.wrap(text, 96)][:3]
+    warnings_ = []
+    for outcome in outcomes or []:
+        for e in outcome.events:
+            ev = e.event_specific_data if e.event_type_value == "ASSET_CHECK_EVALUATION" else None
+            if ev is not None and not ev.passed:
+                meta = ev.metadata or {}
+                detail = (ev.description or (f"{meta['failed_warnings'].value} warning expectation(s) failed"
+                                             if "failed_warnings" in meta else "failed"))
+                warnings_.append(f"{ev.asset_key.to_user_string()} {ev.check_name}: {str(detail).splitlines()[0][:90]}")
+    if warnings_:
+        out.append(f"Warnings: {len(warnings_)} check(s) warned (details in the Dagster UI and Data Docs):")
+        out += [f"  {w}" for w in warnings_[:6]] + ([f"  … and {len(warnings_) - 6} more"] if len(warnings_) > 6 else [])
     else:
-        out.append("  (no warehouse yet)")
+        out.append("Checks: every check passed.")
+    workbooks = sorted((p.reports / "branches").glob("*.xlsx")) if (p.reports / "branches").exists() else []
+    ratings = sorted((p.reports / "credit_rating").glob("*.xlsx")) if (p.reports / "credit_rating").exists() else []
     out += [
-        "",
-        f"Warehouse (pipeline only): {p.warehouse}",
-        f"Serving database (BI, open read-only): {p.serving}",
-        f"Reports: {p.reports}",
-        f"Data Docs (validation results): {p.data_docs / 'index.html'}",
-        f"Dagster home: {p.dagster_home}",
-        "Open the Dagster UI on this instance: python3.11 dwh.py ui   (then http://127.0.0.1:3000)",
+        f"Dashboard:        {rel(p.reports / 'dashboard.html')}",
+        f"Branch workbooks: {rel(p.reports / 'branches')}/ ({len(workbooks)} files)"
+        + (f"; credit ratings: {rel(p.reports / 'credit_rating')}/ ({len(ratings)} quarters)" if ratings else ""),
+        f"Data Docs:        {rel(p.data_docs / 'index.html')}",
     ]
+    if RUN_LOG:
+        out.append(f"Run log (dbt and library output): {rel(RUN_LOG[0])}")
+    out.append("Dagster UI on this instance: python3.11 dwh.py ui   (then http://127.0.0.1:3000)")
     return "\n".join(out)
 
 
@@ -259,10 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     if problem := check_first_day(window):
         print(problem, file=sys.stderr)
         return 1
-    print(f"Running the pipeline for {window[0]} .. {window[1]} through Dagster (DAGSTER_HOME={prepare_instance()})")
+    prepare_instance()
+    RUN_LOG.append(p.home / "logs" / f"run-{datetime.now():%Y%m%d-%H%M%S}.log")
+    print(f"Running the pipeline for {window[0]} .. {window[1]} (Dagster instance in {p.dagster_home})")
     ok = run_all(*window)
-    print(summary())
-    print(f"\nTotal time {time.monotonic() - started:,.0f} s")
+    print(f"{'Done' if ok else 'FAILED'} in {time.monotonic() - started:,.0f} s "
+          f"({len(OUTCOMES)} runs{', all succeeded' if ok else ''}).\n")
+    print(summary(OUTCOMES))
     return 0 if ok else 1
 
 

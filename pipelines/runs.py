@@ -9,7 +9,8 @@ policy); the partition range goes in the run's tags as Dagster's own backfills d
 
 Private Dagster APIs, each used because no public one does this:
 
-* ``execute_run`` (``dagster._core.execution.api``) executes a run created beforehand. The
+* ``execute_run_iterator`` (``dagster._core.execution.api``) executes a run created beforehand,
+  yielding its events as they happen (the progress lines). The
   public ``JobDefinition.execute_in_process`` and ``dagster.execute_job`` create their run
   themselves, without a code location (``remote_job_origin``), which is what left the UI's job
   pages empty; ``dagster job launch`` records the location but hands the run to the queue,
@@ -75,13 +76,34 @@ def cli_tags() -> dict[str, str]:
     return cli_run_tags()
 
 
+def stage_of(step_key: str) -> str:
+    """The pipeline stage a step belongs to, for the progress lines."""
+    if "_gx_" in step_key or step_key.endswith(("_landing_files", "_overrides_accepted")) or "freshness" in step_key:
+        return "validation"
+    if step_key.startswith("raw__"):
+        return "ingest"
+    if step_key.startswith("dbt_credit"):
+        return "credit rating (dbt)"
+    if step_key.startswith("dbt_"):
+        return "dbt models and tests"
+    if "customer_lifetime_value" in step_key:
+        return "customer lifetime value"
+    if step_key.startswith("serving__"):
+        return "publish"
+    return "reports" if step_key.startswith("reports__") else step_key
+
+
 def run_job(job_name: str, keys: list[str] | None = None, assets: list[str] | None = None,
-            log_level: str | None = None) -> RunOutcome:
+            log_level: str | None = None, progress=None, log_path=None) -> RunOutcome:
     """Execute ``job_name`` (optionally a subset of its assets) over the partition keys ``keys``
-    (consecutive; one run) as a run of this instance, recorded under the code location."""
+    (consecutive; one run) as a run of this instance, recorded under the code location.
+    ``progress(stage)`` is called as the run enters each stage; with ``log_path``, whatever the
+    steps print (dbt's own lines, library warnings) goes to that file, not the terminal."""
+    import contextlib
+
     import dagster as dg
     from dagster._core.definitions.reconstruct import ReconstructableRepository
-    from dagster._core.execution.api import execute_run
+    from dagster._core.execution.api import execute_run_iterator
     from dagster._core.remote_origin import InProcessCodeLocationOrigin, RemoteJobOrigin, RemoteRepositoryOrigin
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
@@ -110,9 +132,20 @@ def run_job(job_name: str, keys: list[str] | None = None, assets: list[str] | No
     with dg.DagsterInstance.get() as instance:
         run = instance.create_run_for_job(job_def=job_def, run_config=run_config, tags=tags, asset_selection=selection,
                                           remote_job_origin=origin, job_code_origin=recon_job.get_python_origin())
-        with warehouse_turn(instance):
-            result = execute_run(recon_job, run, instance)
-        events = list(result.all_events)
+        events, stage = [], None
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(warehouse_turn(instance))  # says on the terminal when it waits
+            if log_path is not None:
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                log = stack.enter_context(open(log_path, "a", encoding="utf-8"))
+                stack.enter_context(contextlib.redirect_stdout(log))
+                stack.enter_context(contextlib.redirect_stderr(log))
+            for event in execute_run_iterator(recon_job, run, instance):
+                events.append(event)
+                if progress and event.is_step_start and stage_of(event.step_key) != stage:
+                    stage = stage_of(event.step_key)
+                    progress(stage)
+        success = instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
         failures = [f"{e.step_key}: {e.step_failure_data.error.message.strip() if e.step_failure_data.error else ''}"
                     for e in events if e.is_step_failure]
         for e in events:  # a blocking check that failed says why (its description names rows, files, tests)
@@ -121,4 +154,4 @@ def run_job(job_name: str, keys: list[str] | None = None, assets: list[str] | No
                 what = evaluation.description or ""
                 failures.append(f"check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed"
                                 + (f": {what}" if what else ""))
-        return RunOutcome(run.run_id, job_name, result.success, (keys[0], keys[-1]) if keys else None, failures, events)
+        return RunOutcome(run.run_id, job_name, success, (keys[0], keys[-1]) if keys else None, failures, events)

@@ -17,11 +17,20 @@ def pipeline_run(reference):
     return reference.home, reference.output
 
 
-def test_run_command_succeeds_and_prints_summary(pipeline_run):
+def test_run_command_prints_a_short_readable_summary(pipeline_run):
+    """One progress line per stage, dbt's own lines in the run log (not on the terminal), and a
+    summary: BI tables with aligned counts, quarantine, warnings, where the reports are."""
     home, out = pipeline_run  # (the run failing fails the fixture, with its output)
-    assert "Warehouse summary" in out
+    lines = out.splitlines()
+    assert len(lines) < 60, out
+    assert not [l for l in lines if "PASS" in l or "START" in l or "OK created" in l], out  # no dbt lines
+    assert any(re.match(r"  daily pipeline +dbt models and tests +\d+ s", l) for l in lines), out
     assert str(home / "serving" / "serving.duckdb") in out
-    assert "dwh.py ui" in out
+    counts = [l for l in lines if re.match(r"  (dim|fct|mart)_\w+ +[\d,]+( |$)", l)]
+    assert len(counts) >= 8 and len({len(l.split("    ")[0]) for l in counts}) == 1, counts  # aligned columns
+    assert "Quarantined rows:" in out and "Dashboard:" in out and "Data Docs:" in out and "dwh.py ui" in out
+    log = next(l.split(": ", 1)[1] for l in lines if l.startswith("Run log"))
+    assert "PASS" in (home.parent / log if not log.startswith("/") else __import__("pathlib").Path(log)).read_text()
 
 
 def test_every_layer_has_rows(pipeline_run):

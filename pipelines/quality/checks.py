@@ -158,10 +158,24 @@ def _result(context, outcome, scope: str, data_docs: Path) -> dg.AssetCheckResul
     meta = {**_metadata(outcome), "window": scope, "data_docs": dg.MetadataValue.path(str(docs))}
     context.log.info(outcome.summary())
     if not outcome.success_blocking:
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=meta)
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=meta,
+                                   description=_failed_text(outcome.errors, scope))
     if not outcome.success:
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=meta)
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=meta,
+                                   description=_failed_text(outcome.warnings, scope))
     return dg.AssetCheckResult(passed=True, metadata=meta)
+
+
+def _failed_text(failed: list[dict], scope: str) -> str:
+    """The failed expectations in one line a person can read: what, on which column, how many rows."""
+    parts = []
+    for f in failed[:3]:
+        what = f["expectation_type"].removeprefix("expect_").replace("_", " ")
+        column = f" on {f['column']}" if f.get("column") else ""
+        rows = f" ({f['unexpected_count']:,} rows)" if isinstance(f.get("unexpected_count"), int) else ""
+        parts.append(f"{what}{column}{rows}")
+    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"{scope}: " + "; ".join(parts) + more
 
 
 def _skipped(context, why: str) -> dg.AssetCheckResult:
