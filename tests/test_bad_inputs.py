@@ -817,14 +817,9 @@ def test_release_sensor_requests_the_partitions(tmp_path):
     from pipelines.ingest.assets import request_release
     from pipelines.ingest.sensors import release_requests
 
-    import os
-    os.environ["DWH_HOME"] = str(tmp_path)
-    try:
-        request_release("run1-customers", {"sales_lines": [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 9)],
-                                           "stock": [date(2024, 1, 1), date(2024, 1, 8)]})
-        got = release_requests(tmp_path / "state" / "releases", set())
-    finally:
-        del os.environ["DWH_HOME"]
+    request_release(tmp_path, "run1-customers", {"sales_lines": [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 9)],
+                                                 "stock": [date(2024, 1, 1), date(2024, 1, 8)]})
+    got = release_requests(tmp_path / "state" / "releases", set())
     assert got["seen"] == ["run1-customers"]
     assert [(r["job_name"], r["start"], r["end"]) for r in got["runs"]] == [
         ("daily_pipeline", "2024-01-02", "2024-01-03"), ("daily_pipeline", "2024-01-09", "2024-01-09"),
