@@ -70,7 +70,7 @@ def setup() -> None:
        "preparing the dbt project", cwd=ROOT, env=env)
     # Data Docs' stylesheets and scripts (pinned npm packages, checked against the registry's
     # checksums), fetched once per machine while the registry is reachable: the site works offline
-    sh([PY, "-m", "pipelines.quality.data_docs"], "fetching Data Docs' stylesheets and scripts (once per machine)",
+    sh([PY, "-m", "pipelines.web_assets"], "fetching Data Docs' stylesheets and scripts (once per machine)",
        optional=True, cwd=ROOT, env=env)
 
 

@@ -1,56 +1,24 @@
-"""Great Expectations runtime: suite files validated on the warehouse's DuckDB connection.
+"""Great Expectations runtime: suite files validated on the warehouse's open DuckDB connection,
+through GX 1.x's public API.
 
-What the checks of ``pipelines.quality.checks`` need, through GX's public API:
+* Suites are ``expectations/<suite>.json`` in GX's own ExpectationSuite form, built with GX's
+  classes (``load_suite``; a refused expectation raises ``SuiteFileError`` naming the file).
+  Severity is GX's field: a failed ``critical`` (default) expectation blocks, ``warning`` reports.
+* SQL expectations are GX's ``unexpected_rows_expectation`` (a query, or a list of lines, over
+  ``{batch}``); other ``{name}`` placeholders are filled from the parameters as SQL literals;
+  one reading a table of ``skip_tables`` (a source the company does not deliver) is skipped.
+* Samples: ``SUMMARY`` results (10 values); a failed SQL expectation is re-run with ``COMPLETE``
+  for its first rows. ``$PARAMETER`` kwargs come from ``parameters=`` and the partition window.
+* GX is imported lazily once per process (4-7 s); one ephemeral in-memory context; each
+  validation adds a SQL data source over cursors of the caller's connection and removes it.
 
-* **Suites** are files, ``expectations/<suite>.json``, in GX 1.x's own ExpectationSuite form
-  (``name``, ``meta``, ``expectations`` of ``{"type", "kwargs", "meta", "severity", ...}``) and
-  are loaded with GX's own classes (``load_suite``): an unknown type or bad kwargs raises, naming
-  the file. Severity is GX's own field, ``"critical"`` (the default) or ``"warning"``: a
-  failed critical expectation blocks (``ValidationOutcome.success_blocking`` is False, from
-  GX's ``get_max_severity_failure``); a failed warning is only reported.
-* **SQL expectations** (cross-table checks) are GX's ``unexpected_rows_expectation``: a SELECT
-  over ``{batch}`` (the validated rows) and any other table, failing when it returns rows. The
-  query may be written as a list of lines (joined with newlines). ``{name}`` placeholders are
-  filled from the validation's parameters as SQL literals before GX sees the query (a date
-  becomes ``DATE '2024-01-05'``); literal braces are doubled (``'[0-9]{{4}}'``). GX fills
-  ``{batch}`` with ``(<batch query>) AS subselect``, or only ``(<batch query>)`` when the
-  query has a JOIN (then alias it: ``FROM {batch} AS b JOIN ...``). ``meta.column`` names the
-  column for reports. A SQL expectation reading a table named in ``skip_tables`` (the raw
-  tables of sources the company does not deliver) is skipped, with the reason.
-* **Failing samples** come from GX's result formats: the run uses ``SUMMARY`` (at most 10
-  unexpected values per column expectation; ``COMPLETE`` would fetch every unexpected value of
-  a broken history), and a failed SQL expectation is validated once more on the same batch
-  with ``COMPLETE``, whose ``details.unexpected_rows`` are its first rows (GX fetches at most
-  200; 10 are kept).
-* **Parameters**: ``$PARAMETER`` references in kwargs are filled from ``parameters=`` (dates as
-  midnight datetimes); ``partition_filter={column: (start, end)}`` selects the batch and gives
-  ``partition_start`` / ``partition_end`` by default.
-
-Run model
-    ``great_expectations`` is imported lazily, once per process, on the first validation (4-7 s;
-    Dagster imports this module often). One ephemeral context per process, in-memory stores:
-    nothing is written to disk but the Data Docs site (``build_data_docs``), which renders the
-    validations this process ran. Each validation adds a SQL data source over cursors of the
-    caller's open DuckDB connection (``connection=``: DuckDB has one writer per file, and the
-    pipeline's step holds it), runs, and removes the data source (``data_sources.delete``) after
-    disposing its SQLAlchemy engines (``Engine.dispose``), so no cursor of the caller's
-    connection outlives the validation. Validation is read-only SQL on DuckDB; GX's progress
-    bars and analytics are off.
-
-The one DuckDB workaround (GX issue #11579)
-    Through SQLAlchemy, ``duckdb_engine`` opens a DuckDB transaction whenever SQLAlchemy
-    autobegins, and the pool rolls it back when GX returns a connection. GX 1.24 then fails
-    every expectation with an ``IndexError`` in ``resolve_metric_bundle`` (the rollback
-    invalidates results GX has not fetched yet: #11579), and once one query raises (a missing
-    table, a conversion error) DuckDB's transaction is aborted and every later query of the
-    validation fails with it. The connections GX gets are therefore cursors of the caller's
-    connection without transactions (``_Autocommit``: ``begin``/``commit``/``rollback`` are
-    no-ops, handed to SQLAlchemy through its public ``creator`` argument): every statement
-    autocommits, nothing is rolled back under GX, and a failing expectation fails alone.
-    ``tests/test_gx_runtime.py`` shows that plain ``duckdb_engine`` connections still fail.
-
-Gotcha: a process that ran a validation prints "nanobind: leaked N instances ..." at exit
-(DuckDB 2.0's binding leak checker); harmless, the database is closed.
+The one DuckDB patch (GX #11579): duckdb_engine opens a transaction whenever SQLAlchemy
+autobegins and the pool rolls it back under GX, which then fails every expectation with an
+``IndexError`` in ``resolve_metric_bundle`` (and one raising query aborts the rest). GX gets
+cursors without transactions (``_Autocommit``, through SQLAlchemy's public ``creator``), so
+nothing is rolled back and a failing expectation fails alone (``tests/test_gx_runtime.py``
+shows plain duckdb_engine connections still fail). A process that validated prints "nanobind:
+leaked N instances" at exit (DuckDB 2.0's leak checker); harmless.
 """
 
 from __future__ import annotations
@@ -88,9 +56,6 @@ class SuiteFileError(ValueError):
     """A suite file is missing, is not JSON, or GX refuses one of its expectations."""
 
 
-# --------------------------------------------------------------------------- GX and its context
-
-
 def gx_module() -> Any:
     """``great_expectations``, imported once per process (analytics off)."""
     with _lock:
@@ -107,28 +72,14 @@ def _context() -> Any:
     with _lock:
         if _state["context"] is None:
             gx = gx_module()
-            from great_expectations.data_context.types.base import (
-                DataContextConfig,
-                InMemoryStoreBackendDefaults,
-                ProgressBarsConfig,
-            )
+            from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
+                                                                    ProgressBarsConfig)
 
-            config = DataContextConfig(
-                store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-                analytics_enabled=False,
-                progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
-            )
+            config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                                       analytics_enabled=False,
+                                       progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))
             _state["context"] = gx.get_context(project_config=config, mode="ephemeral")
         return _state["context"]
-
-
-def reset_context() -> None:
-    """Forget the process's context and its validation results (GX stays imported)."""
-    with _lock:
-        _state["context"] = None
-
-
-# ------------------------------------------------------------------------------------ suites
 
 
 def _expectation_dicts(suite_name: str, suites_dir: Any = None,
@@ -144,9 +95,8 @@ def _expectation_dicts(suite_name: str, suites_dir: Any = None,
     if not isinstance(data, dict) or data.get("name") != suite_name:
         raise SuiteFileError(f"{path}: a JSON object whose 'name' is {suite_name!r} (the file name)")
     exps = [dict(e) for e in [*(data.get("expectations") or []), *(extra or [])]]
-    for exp in exps:
-        query = (exp.get("kwargs") or {}).get(SQL_QUERY)
-        if isinstance(query, list):  # a query written as lines
+    for exp in exps:  # a query written as lines
+        if isinstance(query := (exp.get("kwargs") or {}).get(SQL_QUERY), list):
             exp["kwargs"] = {**exp["kwargs"], SQL_QUERY: "\n".join(query)}
     return path, data, exps
 
@@ -165,8 +115,7 @@ def _build(path: Path, data: dict, exps: list[dict], sql_values: Mapping[str, st
             built.append(ExpectationConfiguration(**exp).to_domain_obj())
         except Exception as e:  # unknown type, bad kwargs or severity, unknown key
             raise SuiteFileError(f"{path}: expectations[{i}] ({exp.get('type')}): {e}") from e
-    return gx.ExpectationSuite(name=data["name"], expectations=built, meta=data.get("meta"),
-                               notes=data.get("notes"))
+    return gx.ExpectationSuite(name=data["name"], expectations=built, meta=data.get("meta"), notes=data.get("notes"))
 
 
 def load_suite(suite_name: str, suites_dir: Any = None, extra_expectations: list[Mapping[str, Any]] | None = None) -> Any:
@@ -202,8 +151,7 @@ def _sql_literal(value: Any) -> str:
     if isinstance(value, (int, float, decimal.Decimal)):
         return str(value)
     if isinstance(value, _dt.datetime):
-        kind = "TIMESTAMPTZ" if value.tzinfo else "TIMESTAMP"
-        return f"{kind} '{value.isoformat(sep=' ')}'"
+        return f"{'TIMESTAMPTZ' if value.tzinfo else 'TIMESTAMP'} '{value.isoformat(sep=' ')}'"
     if isinstance(value, _dt.date):
         return f"DATE '{value.isoformat()}'"
     return "'" + str(value).replace("'", "''") + "'"
@@ -212,30 +160,21 @@ def _sql_literal(value: Any) -> str:
 def _reads(query: str, table: str) -> bool:
     """Whether a SQL expectation's query names ``table`` (``schema.table``)."""
     schema, _, name = table.lower().partition(".")
-    pattern = rf'(?<![\w."]){schema}\s*\.\s*"?{name}"?(?![\w])'
-    return re.search(pattern, query.lower()) is not None
-
-
-# ----------------------------------------------------------------------------------- outcome
+    return re.search(rf'(?<![\w."]){schema}\s*\.\s*"?{name}"?(?![\w])', query.lower()) is not None
 
 
 @dataclasses.dataclass
 class ValidationOutcome:
+    """``success_blocking``: no critical failure; ``failed``: one dict per failed expectation
+    (expectation_type, column, kwargs, severity, unexpected_count/percent, sample_unexpected_values,
+    observed_value, exception); ``skipped``: expectations not run, with their reason."""
     suite_name: str
-    #: False iff a critical expectation failed (or could not be evaluated)
     success_blocking: bool
-    #: True iff every expectation passed, warnings included
     success: bool
-    #: number of expectations GX ran (the skipped ones are not counted)
     evaluated: int
-    #: one dict per failed expectation: expectation_type, column, kwargs, severity,
-    #: unexpected_count, unexpected_percent, sample_unexpected_values (<= 10), observed_value,
-    #: exception
     failed: list[dict[str, Any]]
-    #: wall time of this validation (GX import and context creation excluded)
     duration_s: float
     parameters: dict[str, Any]
-    #: expectations not run: expectation_type, column, severity, reason
     skipped: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
@@ -259,28 +198,22 @@ class ValidationOutcome:
 
 
 def _jsonable(value: Any) -> Any:
-    """Plain JSON types for samples (dates -> ISO, Decimal -> float)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, decimal.Decimal):
-        return float(value) if value.is_finite() else None
+    """Plain JSON types for samples (dates -> ISO, Decimal -> float, NaN -> None)."""
+    if isinstance(value, (float, decimal.Decimal)):
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_jsonable(v) for v in value]
-    return str(value)
+    return value if value is None or isinstance(value, (bool, int, str)) else str(value)
 
 
 def _column(kwargs: Mapping[str, Any], meta: Mapping[str, Any] | None) -> str | None:
-    if kwargs.get("column") is not None:
-        return str(kwargs["column"])
     if kwargs.get("column_list"):
         return ",".join(map(str, kwargs["column_list"]))
-    col = (meta or {}).get("column")
+    col = kwargs["column"] if kwargs.get("column") is not None else (meta or {}).get("column")
     return str(col) if col is not None else None
 
 
@@ -292,10 +225,8 @@ def _exceptions(r: Any) -> list[str]:
 
 
 def _failure(r: Any, samples: list | None) -> dict[str, Any]:
-    cfg, res = r.expectation_config, r.result or {}
+    cfg, res, sql = r.expectation_config, r.result or {}, r.expectation_config.type == SQL_TYPE
     kwargs = {k: v for k, v in (cfg.kwargs or {}).items() if k != "batch_id"}
-    messages = _exceptions(r)
-    sql = cfg.type == SQL_TYPE
     return {
         "expectation_type": cfg.type, "column": _column(kwargs, cfg.meta), "kwargs": _jsonable(kwargs),
         "severity": str(getattr(cfg.severity, "value", cfg.severity) or CRITICAL),
@@ -304,28 +235,15 @@ def _failure(r: Any, samples: list | None) -> dict[str, Any]:
         "sample_unexpected_values": _jsonable(((samples if sql else res.get("partial_unexpected_list")) or [])
                                               [:SAMPLE_LIMIT]),
         "observed_value": _jsonable(res.get("observed_value")),
-        "exception": "; ".join(m for m in messages if m) or None,
+        "exception": "; ".join(m for m in _exceptions(r) if m) or None,
     }
 
 
-# -------------------------------------------------------------------------------- validation
-
-
 def _autocommit_wrapper() -> type:
-    """duckdb_engine's DBAPI connection without transactions (see the module docstring)."""
+    """duckdb_engine's DBAPI connection without transactions: the #11579 patch."""
     from duckdb_engine import ConnectionWrapper
 
-    class _Autocommit(ConnectionWrapper):
-        def begin(self) -> None:
-            pass
-
-        def commit(self) -> None:
-            pass
-
-        def rollback(self) -> None:
-            pass
-
-    return _Autocommit
+    return type("_Autocommit", (ConnectionWrapper,), {m: lambda self: None for m in ("begin", "commit", "rollback")})
 
 
 def _batch_sql(query_or_table: str, partition_filter: Mapping[str, tuple] | None) -> str:
@@ -338,28 +256,18 @@ def _batch_sql(query_or_table: str, partition_filter: Mapping[str, tuple] | None
     return f"SELECT * FROM (\n{base}\n) AS _partition WHERE {where}"  # newline: a trailing -- comment
 
 
-def validate(
-    suite_name: str,
-    *,
-    connection: Any,
-    query_or_table: str,
-    partition_filter: Mapping[str, tuple] | None = None,
-    parameters: Mapping[str, Any] | None = None,
-    suites_dir: Any = None,
-    run_name: str | None = None,
-    extra_expectations: list[Mapping[str, Any]] | None = None,
-    skip_tables: Mapping[str, str] | None = None,
-) -> ValidationOutcome:
+def validate(suite_name: str, *, connection: Any, query_or_table: str, partition_filter: Mapping[str, tuple] | None = None,
+             parameters: Mapping[str, Any] | None = None, suites_dir: Any = None, run_name: str | None = None,
+             extra_expectations: list[Mapping[str, Any]] | None = None,
+             skip_tables: Mapping[str, str] | None = None) -> ValidationOutcome:
     """Validate ``query_or_table`` (``"raw.sales_lines"`` or a ``SELECT``), restricted to
     ``partition_filter`` (``{column: (start, end)}``, inclusive), with the suite file (plus
     ``extra_expectations``) on the open DuckDB ``connection`` of this process (GX reads through
     cursors of it and sees what it committed). ``skip_tables``: ``schema.table`` -> reason; SQL
     expectations reading one are skipped with that reason."""
     path, data, exps = _expectation_dicts(suite_name, suites_dir, extra_expectations)
-    given: dict[str, Any] = {}
-    for lo, hi in (partition_filter or {}).values():
-        given = {"partition_start": lo, "partition_end": hi}
-    given.update(parameters or {})
+    given = {k: v for lo, hi in (partition_filter or {}).values()
+             for k, v in (("partition_start", lo), ("partition_end", hi))} | dict(parameters or {})
     keep, skipped = [], []
     for exp in exps:
         query = (exp.get("kwargs") or {}).get(SQL_QUERY) if exp.get("type") == SQL_TYPE else None
@@ -384,8 +292,7 @@ def validate(
         ctx = _context()
         started = time.perf_counter()
         suite = ctx.suites.add_or_update(_build(path, data, keep, sql_values))
-        n = next(_counter)
-        wrapper = _autocommit_wrapper()
+        n, wrapper = next(_counter), _autocommit_wrapper()
         datasource = ctx.data_sources.add_sql(
             name=f"duckdb_{suite_name}_{n}", connection_string="duckdb:///:memory:",
             kwargs={"creator": lambda: wrapper(connection.cursor())}, create_temp_table=False)
@@ -401,9 +308,7 @@ def validate(
             finally:
                 ctx.validation_definitions.delete(vd.name)
             failed, batch = [], None
-            for r in result.results:
-                if r.success:
-                    continue
+            for r in (r for r in result.results if not r.success):
                 samples = None
                 if r.expectation_config.type == SQL_TYPE and not _exceptions(r):
                     batch = batch or batch_definition.get_batch()
@@ -416,13 +321,9 @@ def validate(
             ctx.data_sources.delete(datasource.name)
         from great_expectations.expectations.metadata_types import FailureSeverity
 
-        return ValidationOutcome(
-            suite_name=suite_name, success_blocking=result.get_max_severity_failure() != FailureSeverity.CRITICAL,
-            success=not failed, evaluated=len(result.results), failed=failed,
-            duration_s=round(time.perf_counter() - started, 4), parameters=_jsonable(params), skipped=skipped)
-
-
-# --------------------------------------------------------------------------------- Data Docs
+        return ValidationOutcome(suite_name, result.get_max_severity_failure() != FailureSeverity.CRITICAL, not failed,
+                                 len(result.results), failed, round(time.perf_counter() - started, 4), _jsonable(params),
+                                 skipped)
 
 
 def build_data_docs(site_dir: str | os.PathLike) -> Path:
