@@ -5,8 +5,8 @@ and compare warehouse and serving states by content hashes.
 Kill points are chosen from an uninterrupted reference run: its step spans are read from the
 Dagster instance's event log (``STEP_START`` → ``STEP_SUCCESS``), each step is assigned to a
 stage (ingest, dbt, CLV, publish), and a point is (stage, step, occurrence of the step in the
-run, offset into the step). The child logs its Dagster events at DEBUG on stderr; the parent
-waits for the ``STEP_START`` line of the chosen step, sleeps the offset and sends SIGKILL to the
+run, offset into the step). The child logs its Dagster events at DEBUG into its run log
+(``<home>/logs/run-*.log``); the parent tails it for the ``STEP_START`` line of the chosen step, sleeps the offset and sends SIGKILL to the
 child's whole process group (the child is started with ``start_new_session=True``, so dbt's
 subprocess dies with it). Where the kill really landed is then read back from the instance
 (the killed run stays STARTED, its last step has no end event).
@@ -436,15 +436,33 @@ def run_and_kill(home: Path, point: KillPoint, log_dir: Path, timeout: float = 9
     err = open(log_dir / "stderr.log", "w")
     env = pipeline_env(home, DWH_LOG_LEVEL="DEBUG")
     started = time.monotonic()
-    proc = subprocess.Popen(RUN_CMD, cwd=REPO, env=env, stdout=out, stderr=subprocess.PIPE, text=True,
-                            bufsize=1, start_new_session=True)
+    logs_before = set((home / "logs").glob("run-*.log"))
+    proc = subprocess.Popen(RUN_CMD, cwd=REPO, env=env, stdout=out, stderr=err, text=True, start_new_session=True)
     fired = threading.Event()
     seen: Counter = Counter()
     outcome = KillOutcome(point, killed=False)
 
+    def lines():  # the run's own output (Dagster's DEBUG events included) goes to its run log
+        while not (new := set((home / "logs").glob("run-*.log")) - logs_before):
+            if proc.poll() is not None:
+                return
+            time.sleep(0.01)
+        with open(new.pop(), encoding="utf-8", errors="replace") as f:
+            buffer = ""
+            while True:
+                chunk = f.readline()
+                if chunk:
+                    buffer += chunk
+                    if buffer.endswith("\n"):
+                        yield buffer
+                        buffer = ""
+                elif proc.poll() is not None:
+                    return
+                else:
+                    time.sleep(0.005)
+
     def read() -> None:
-        for line in proc.stderr:
-            err.write(line)
+        for line in lines():
             m = STEP_START_RE.search(line)
             if m and not fired.is_set():
                 seen[m["step"]] += 1
