@@ -284,8 +284,11 @@ def test_dim_date_calendar(con):
     assert per_year and all(n == 7 for _, n in per_year), per_year
     assert scalar(con, "SELECT count(*) FROM marts.dim_date WHERE is_cny_period") == 7 * len(per_year)
     assert scalar(con, """SELECT count(*) FROM marts.dim_date
-        WHERE is_working_day <> (isodow(date_day) <= 5 AND NOT is_cny_period)
+        WHERE is_working_day <> (isodow(date_day) <= 5 AND NOT is_holiday)
            OR week_start <> date_trunc('week', date_day) OR quarter_number <> quarter(date_day)""") == 0
+    # the sample company follows the CN calendar: the CNY period lies inside the Spring Festival holidays
+    assert company().timezone == "Asia/Shanghai"
+    assert scalar(con, "SELECT count(*) FROM marts.dim_date WHERE is_cny_period AND NOT is_holiday") == 0
 
 
 def test_stock_cross_territory_flag(con):

@@ -275,10 +275,11 @@ def _window(db: Path, table: str) -> tuple[dt.date, dt.date] | None:
 
 def _validate(db: Path, suite: str, window=None, **kw):
     """As the raw check validates: the derived expectations and the suite file together, through
-    an open connection."""
+    an open connection (a writer's, as the check's: the validation writes the business calendar,
+    quality.public_holidays)."""
     table = suite[len("raw_"):]
     window = window or _window(db, table)
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(db))
     try:
         return structural.validate_raw(table, connection=con, window=window, **kw)
     finally:

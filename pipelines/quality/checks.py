@@ -25,9 +25,13 @@ refused (its check is not defined, with a warning; ``tests/test_quality_suites.p
   deliver passes as skipped, the same way (such a mart is empty, and its row counts would fail).
 
 Every validation gets the suite parameter ``timezone`` (the business time zone of
-``company.yml``), for ``{timezone}`` in SQL expectations, and skips (does not fail) a SQL
-expectation reading the raw table of a source the company does not deliver (e.g. a reference to
-an undelivered master: its members are inferred in dbt).
+``company.yml``), for ``{timezone}`` in SQL expectations. A raw validation first writes the
+company's public holidays into ``quality.public_holidays`` (the business calendar of its time
+zone, from the CSV files dbt seeds for ``dim_date``: ``structural.load_holidays``), so the volume
+expectations of sales lines, receivables, visits and stock reports excuse Chinese New Year, May
+Day and National Day on a first run too, before dbt has built anything. Every validation
+skips (does not fail) a SQL expectation reading the raw table of a source the company does not
+deliver (e.g. a reference to an undelivered master: its members are inferred in dbt).
 
 Suite files are read from ``expectations/`` (or ``$DWH_EXPECTATIONS_DIR``) at every
 validation, so an edited suite takes effect on the next run; which checks exist is decided

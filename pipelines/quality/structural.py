@@ -30,6 +30,21 @@ suite files (``{"type", "kwargs", "severity", "meta"}``), all of GX severity ``c
   timestamp column, its date in the business time zone (``company.yml``), the suite parameter
   ``timezone`` (``suite_parameters()``). Not for unpartitioned sources.
 
+**The business calendar.** The hand-written volume expectations of the facts (sales lines,
+receivables, visits, stock reports) neither judge a public holiday nor count it in a baseline.
+They read the company's holidays from ``quality.public_holidays`` (``HOLIDAYS_TABLE``: holiday_date,
+holiday_name), which ``validate_raw`` (re)writes on the check's connection before every
+validation (``load_holidays``) from the CSV files that dbt seeds and ``dim_date`` reads:
+``dbt_project/seeds/public_holidays.csv`` (calendar, date, names) and ``holiday_calendars.csv``
+(which calendar a business time zone follows: CN for the mainland China zones; a zone not listed
+has none). Not the dbt seed tables: the raw checks run before dbt in a run, and on a first run
+before any seed is in the warehouse. So a day is a holiday in the checks exactly when
+``dim_date.is_holiday`` says so, and a company elsewhere (Northwind, America/Los_Angeles) is not
+judged by Chinese holidays. On a read-only connection the table is left as the last check wrote
+it; when there is none, the expectations reading it are skipped with the reason. (A validation
+of a suite file alone, ``gx_runtime.validate``, writes nothing: on a warehouse without the table
+those warnings fail as not evaluable.)
+
 Hand-written suites ``expectations/raw_<table>.json`` hold only what this cannot derive:
 bounds, warn-level checks, cross-table and volume checks. ``validate_raw`` validates the two
 together as one suite; ``signature`` tells what an expectation checks, so a test can make sure
@@ -38,9 +53,12 @@ no suite file repeats (or contradicts) a derived expectation.
 
 from __future__ import annotations
 
+import csv
 import functools
 import re
 from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,6 +70,11 @@ DERIVED = "derived_from"
 #: the window parameters of a partitioned raw suite, and the time-zone parameter
 WINDOW_PARAMETERS = ("partition_start", "partition_end")
 TIMEZONE_PARAMETER = "timezone"
+#: the business calendar: its CSV files (dbt seeds of dim_date too, relative to the dbt project)
+#: and the checks' copy of the company's public holidays (see the module docstring)
+HOLIDAYS_CSV = Path("seeds") / "public_holidays.csv"
+CALENDARS_CSV = Path("seeds") / "holiday_calendars.csv"
+HOLIDAYS_TABLE = "quality.public_holidays"
 PARTITION_COLUMN = "_partition_date"
 LINEAGE_NOT_NULL = ("_source_file", "_source_line", "_partition_date", "_load_id", "_loaded_at")
 
@@ -227,6 +250,66 @@ def derived_expectations(source: Source, sources: Mapping[str, Source] | None = 
     return out
 
 
+def _seed_files() -> tuple[Path, Path]:
+    from pipelines.settings import DBT_PROJECT_DIR
+
+    return DBT_PROJECT_DIR / HOLIDAYS_CSV, DBT_PROJECT_DIR / CALENDARS_CSV
+
+
+@functools.lru_cache(maxsize=4)
+def _calendars(holidays_csv: str, calendars_csv: str, _stamp: tuple) -> tuple[dict[str, str], dict[str, dict[date, str]]]:
+    with open(calendars_csv, newline="", encoding="utf-8") as f:
+        zones = {r["timezone"].strip(): r["calendar"].strip() for r in csv.DictReader(f)}
+    days: dict[str, dict[date, str]] = {}
+    with open(holidays_csv, newline="", encoding="utf-8") as f:
+        for i, r in enumerate(csv.DictReader(f), start=2):
+            try:
+                day = date.fromisoformat(r["holiday_date"].strip())
+            except (TypeError, ValueError):
+                raise ValueError(f"{holidays_csv}:{i}: holiday_date {r.get('holiday_date')!r} is not a "
+                                 f"date written YYYY-MM-DD") from None
+            days.setdefault(r["calendar"].strip(), {})[day] = r["holiday_name"]
+    return zones, days
+
+
+def public_holidays(timezone: str | None = None) -> dict[date, str]:
+    """Date -> name of the public holidays of the company whose business time zone is
+    ``timezone`` (default: the current company's): the rows of ``public_holidays.csv`` of the
+    calendar that ``holiday_calendars.csv`` gives the zone, none when it gives none. The files
+    are re-read when they change."""
+    if timezone is None:
+        from pipelines.company import company
+
+        timezone = company().timezone
+    files = _seed_files()
+    zones, days = _calendars(*map(str, files), tuple(p.stat().st_mtime_ns for p in files))
+    return dict(days.get(zones.get(timezone, ""), {}))
+
+
+def load_holidays(connection: Any, timezone: str | None = None) -> str | None:
+    """(Re)write ``HOLIDAYS_TABLE`` on the DuckDB ``connection`` with ``public_holidays(timezone)``
+    (one statement: readers see the old or the new calendar). On a read-only connection the table
+    is left as it is; returns why the calendar cannot be read when there is none, else None."""
+    import duckdb
+
+    days = public_holidays(timezone)
+    dates = sorted(days)
+    schema, _, _table = HOLIDAYS_TABLE.partition(".")
+    try:
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        connection.execute(
+            f"CREATE OR REPLACE TABLE {HOLIDAYS_TABLE} AS SELECT CAST(unnest(CAST(? AS DATE[])) AS DATE) AS holiday_date, "
+            "CAST(unnest(CAST(? AS VARCHAR[])) AS VARCHAR) AS holiday_name", [dates, [days[d] for d in dates]])
+        return None
+    except duckdb.Error:
+        exists = connection.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                                    [schema, _table]).fetchone()[0]
+        if exists:
+            return None
+        return (f"reads {HOLIDAYS_TABLE}: no business calendar in this warehouse, and the connection cannot write "
+                f"it (read-only)")
+
+
 def suite_parameters(timezone: str | None = None) -> dict[str, Any]:
     """Suite parameters every validation gets from the company settings (``{timezone}``)."""
     if timezone is None:
@@ -264,19 +347,23 @@ def validate_raw(table: str, *, window: tuple | None, connection: Any, run_name:
                  timezone: str | None = None) -> ValidationOutcome:
     """Validate ``raw.<table>`` (the rows of ``_partition_date`` in ``window``, or the whole table)
     on the open DuckDB ``connection`` with the derived expectations and the hand-written suite
-    ``raw_<table>`` together. SQL expectations reading the raw table of a source the company does
-    not deliver are skipped."""
+    ``raw_<table>`` together, after writing the company's public holidays for the volume
+    expectations (``load_holidays``). SQL expectations reading the raw table of a source the
+    company does not deliver are skipped."""
     from pipelines.ingest.config import load_sources
     from pipelines.quality import gx_runtime
 
     sources = sources if sources is not None else load_sources()
     source = source_of_table(table, sources)
+    skip = undelivered_tables(sources)
+    if why := load_holidays(connection, timezone):
+        skip[HOLIDAYS_TABLE] = why
     return gx_runtime.validate(
         f"raw_{table}", connection=connection, query_or_table=f"raw.{table}",
         partition_filter={PARTITION_COLUMN: tuple(window)} if window else None,
         parameters=suite_parameters(timezone), run_name=run_name,
         suites_dir=suites_dir, extra_expectations=derived_expectations(source, sources),
-        skip_tables=undelivered_tables(sources),
+        skip_tables=skip,
     )
 
 
