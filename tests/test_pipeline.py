@@ -129,3 +129,28 @@ def test_no_sensitive_value_reaches_serving_parquet_or_reports(pipeline_run):
     assert _leaks(scan, "wh.raw.master_customers", "raw customers")
     scan.close()
     assert found == []
+
+
+def test_the_serving_database_carries_its_data_dictionary(pipeline_run):
+    """Every served table and column has its description as a DuckDB comment (what DBeaver,
+    Metabase and Superset show), from the YAML dbt uses: the marts' models, and the python_marts
+    source for the CLV mart that Python writes."""
+    from pipelines.publish.dictionary import from_manifest
+    from pipelines.transform.project import dbt_project
+
+    home, _ = pipeline_run
+    con = duckdb.connect(str(home / "serving" / "serving.duckdb"), read_only=True)
+    try:
+        tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main'").fetchall())
+        columns = {(t, c): x for t, c, x in con.execute(
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'main'").fetchall()}
+    finally:
+        con.close()
+    assert len(tables) >= 15 and "mart_customer_lifetime_value" in tables and "_publish" in tables
+    assert sorted(t for t, text in tables.items() if not text) == []
+    assert sorted(f"{t}.{c}" for (t, c), text in columns.items() if not text) == []
+    yaml = from_manifest(dbt_project.manifest_path)
+    for table, column in [("mart_sales_monthly", "net_sales"), ("dim_customer", "customer_code"),
+                          ("mart_customer_lifetime_value", "p_alive")]:
+        assert columns[(table, column)] == " ".join(yaml[table][1][column].split())
+    assert tables["mart_customer_lifetime_value"].startswith("Customer lifetime value (rule R7)")

@@ -23,9 +23,11 @@ import dagster as dg
 import duckdb
 
 from pipelines.ingest.config import load_sources
+from pipelines.publish.dictionary import from_manifest
 from pipelines.publish.serving import publish
 from pipelines.resources import SettingsResource
 from pipelines.transform.assets import bi_facing_models
+from pipelines.transform.project import dbt_project
 
 # BI-facing tables: the dbt marts with an enforced contract, plus the marts written by
 # Python assets (fitted models), which carry their own schema tests.
@@ -99,12 +101,16 @@ def serving_database(context: dg.AssetExecutionContext, settings: SettingsResour
         context.log.info(f"not built yet, left out of the serving database: {', '.join(not_built)}")
     result = publish(p.warehouse, p.serving, [(schema, name) for schema, name, _ in tables],
                      source_run_id=context.run_id, forbidden_columns=sensitive_columns(settings.sources()),
-                     parquet_dir=p.parquet_export)
+                     parquet_dir=p.parquet_export, dictionary=from_manifest(dbt_project.manifest_path))
     context.log.info(f"published {result.row_counts} to {result.path} as {result.publish_id}")
+    if result.undescribed:
+        context.log.warning(f"no description in the dbt YAML (so no comment in the serving database) for: "
+                            f"{', '.join(result.undescribed)}")
     return dg.MaterializeResult(metadata={
         "publish_id": result.publish_id,
         "path": dg.MetadataValue.path(str(result.path)),
         "parquet": dg.MetadataValue.path(str(p.parquet_export / "current")),
         "row_counts": dg.MetadataValue.json(result.row_counts),
         "not_built": dg.MetadataValue.json(not_built),
+        "undescribed": dg.MetadataValue.json(result.undescribed),
     })

@@ -6,7 +6,8 @@ A publish builds a complete new file next to the live one, closes it and swaps i
 one, never a mix, and a failed or killed publish leaves the previous file untouched. A reader
 holding the old file keeps reading it (the inode lives until closed) and never blocks a run.
 The table ``_publish`` records the publish id, time, source run and tables; every published
-table carries the publish id in its column ``_publish_id``.
+table carries the publish id in its column ``_publish_id``, and every table and column its
+description as a comment (the data dictionary BI tools show: ``dictionary.py``).
 
 The Parquet export is written to ``parquet/<publish id>/<table>/data.parquet`` and made
 current by atomically repointing the symlink ``parquet/current``; every version other than the
@@ -37,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest.readers import lit, q
+from pipelines.publish.dictionary import PUBLISH_TABLE, Described, write_comments
 
 
 @dataclass(frozen=True)
@@ -45,23 +47,27 @@ class PublishResult:
     published_at: str
     path: Path
     row_counts: dict[str, int]
+    undescribed: list[str] = ()  # tables and columns the dictionary has no description for
 
 
 def publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], source_run_id: str,
-            forbidden_columns: set[str] = frozenset(), parquet_dir: Path | None = None) -> PublishResult:
-    """Copy ``tables`` ((schema, name) in the warehouse) into a new serving file and swap it in."""
+            forbidden_columns: set[str] = frozenset(), parquet_dir: Path | None = None,
+            dictionary: dict[str, Described] | None = None) -> PublishResult:
+    """Copy ``tables`` ((schema, name) in the warehouse) into a new serving file, with the
+    descriptions of ``dictionary`` as comments (``pipelines.publish.dictionary``), and swap it in."""
     serving.parent.mkdir(parents=True, exist_ok=True)
     with publish_lock(serving.parent):
         remove_leftovers(serving, parquet_dir)
-        return _publish(warehouse, serving, tables, source_run_id, forbidden_columns, parquet_dir)
+        return _publish(warehouse, serving, tables, source_run_id, forbidden_columns, parquet_dir, dictionary or {})
 
 
 def _publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], source_run_id: str,
-             forbidden_columns: set[str], parquet_dir: Path | None) -> PublishResult:
+             forbidden_columns: set[str], parquet_dir: Path | None, dictionary: dict[str, Described]) -> PublishResult:
     publish_id = uuid.uuid4().hex
     published_at = datetime.now(timezone.utc).isoformat()
     staging = serving.with_name(f".{serving.name}.{publish_id}.building")
     counts: dict[str, int] = {}
+    undescribed: list[str] = []
     try:
         con = duckdb.connect(str(staging))
         try:
@@ -76,12 +82,16 @@ def _publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], sour
                 con.execute(f"CREATE TABLE main.{q(name)} AS SELECT *, {lit(publish_id)} AS _publish_id "
                             f"FROM wh.{q(schema)}.{q(name)}")
                 counts[name] = con.execute(f"SELECT count(*) FROM main.{q(name)}").fetchall()[0][0]
+                undescribed += write_comments(con, name, dictionary.get(name))
             con.execute("DETACH wh")
             con.execute(
                 "CREATE TABLE _publish (publish_id VARCHAR, published_at TIMESTAMPTZ, source_run_id VARCHAR, tables JSON)"
             )
             con.execute("INSERT INTO _publish VALUES (?, ?, ?, ?)",
                         [publish_id, published_at, source_run_id, json.dumps(counts)])
+            con.execute(f"COMMENT ON TABLE _publish IS {lit(PUBLISH_TABLE[0])}")
+            for column, text in PUBLISH_TABLE[1].items():
+                con.execute(f"COMMENT ON COLUMN _publish.{q(column)} IS {lit(text)}")
             con.execute("CHECKPOINT")
             if parquet_dir is not None:
                 export_parquet(con, [name for _, name in tables], parquet_dir, publish_id)
@@ -95,7 +105,7 @@ def _publish(warehouse: Path, serving: Path, tables: list[tuple[str, str]], sour
         for leftover in (staging, staging.with_name(staging.name + ".wal")):
             if leftover.exists():
                 leftover.unlink()
-    return PublishResult(publish_id, published_at, serving, counts)
+    return PublishResult(publish_id, published_at, serving, counts, undescribed)
 
 
 def export_parquet(con: duckdb.DuckDBPyConnection, tables: list[str], parquet_dir: Path, publish_id: str) -> Path:
