@@ -11,12 +11,14 @@ from sample_data.faults import FAULT_TABLE, ROW_KINDS
 
 DEFAULT_START = date(2023, 1, 1)
 
-# customers, skus, reps, and the period (days, or whole years from the start date);
+# customers, skus, reps, and the period (days, or whole years from the start date); at the default
+# scale a rep looks after about 50 customers, so the visit bands and the visits per working day of
+# R4 can both be met (A 4-6, B 2-4, C 0-2 visits a month, 10-12 customer visits a day);
 # default_row_fault_rate applies to every row-level fault kind when no fault flag is given.
 PRESETS: dict[str, dict] = {
     "tiny": {"customers": 40, "skus": 25, "reps": 5, "days": 60, "default_row_fault_rate": 0.0},
     "S": {"customers": 200, "skus": 80, "reps": 12, "years": 1, "default_row_fault_rate": 0.0},
-    "default": {"customers": 600, "skus": 150, "reps": 30, "years": 3, "default_row_fault_rate": 0.001},
+    "default": {"customers": 600, "skus": 150, "reps": 12, "years": 3, "default_row_fault_rate": 0.001},
     "M": {"customers": 5000, "skus": 400, "reps": 100, "years": 3, "default_row_fault_rate": 0.0},
 }
 
@@ -46,7 +48,7 @@ class GeneratorConfig:
     scale: str = "default"
     customers: int = 600
     skus: int = 150
-    reps: int = 30
+    reps: int = 12
     start_date: date = DEFAULT_START
     days: int = 1096
     master_every: int = 7

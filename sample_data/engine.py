@@ -14,7 +14,7 @@ import numpy as np
 
 from sample_data import faults as F
 from sample_data.config import GeneratorConfig
-from sample_data.master import CHANNELS, NEVER, TERMS, World
+from sample_data.master import CHANNELS, NEVER, REP_FOCUS, TERMS, World
 from sample_data.master_files import MasterWriter
 from sample_data.overrides import OVERRIDES_PATH, write_overrides
 from sample_data.sales import PAYER_TYPES, ReceivablesBook, SalesGenerator, build_behaviour
@@ -99,6 +99,7 @@ def generate(config: GeneratorConfig, out_dir: str | Path, *, clean: bool = Fals
             sales_w.write_sales(sd)
             sales_w.write_receivables(t, book.day(t, sd))
             stock.add_sales(sd)
+            visits.add_sales(sd)
             if weekday[t] == 6 and t >= 6:
                 stock.close_week(t)
             visits.day(t)
@@ -145,6 +146,7 @@ def _manifest(config, world, beh, sales, book, master_w, sales_w, stock, visits,
             "customers_by_payer_type": {p: int((beh.payer == i).sum()) for i, p in enumerate(PAYER_TYPES)},
             "new_customers": int(len(new)), "closed_customers": int(len(closed)),
             "diligent_reps": int(world.reps.diligent.sum()),
+            "reps_by_focus": {f: int((world.reps.focus == i).sum()) for i, f in enumerate(REP_FOCUS)},
             "reps_leaving": int((world.reps.leave < NEVER).sum()),
         },
         "late_arriving_customers": [

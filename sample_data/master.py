@@ -4,12 +4,20 @@ customers (with the credit-file attributes the rating rules read), the dated cha
 turnover change, product price and cost change, rep leaves and a replacement takes over) and
 the full extracts (customers.csv, products.csv, reps.csv, branches.csv) as of any day.
 
+The customer base follows seed 000 (customers chosen few and strong): mostly national and
+regional wholesalers, some pharmacy chains, few single pharmacies, clinics and other outlets.
+Each customer has a latent strength (capital, discipline, standing) that its purchases, declared
+turnover, payment terms, payment behaviour (sales.py), business nature, years in business,
+licence renewals and goods-flow discipline (stock.py) follow through Gaussian copulas, so the
+quarterly credit rating (R6) finds strong, average and weak customers in every channel type.
+
 Days are integers relative to the start date (day 0); NODATE marks a missing date and NEVER a
 date after the period."""
 
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -26,32 +34,63 @@ NEVER = 10**9
 CHANNELS = ["NATIONAL_WHOLESALER", "REGIONAL_WHOLESALER", "PHARMACY_CHAIN", "SINGLE_PHARMACY",
             "HOSPITAL_CLINIC", "OTHER"]
 NATIONAL, REGIONAL, CHAIN, SINGLE, HOSPITAL, OTHER = range(6)
-CHANNEL_SHARE = np.array([0.015, 0.065, 0.09, 0.50, 0.20, 0.13])
+# Seed 000, step 1: customers are chosen few and strong -- wholesalers with distribution reach and
+# capital (national groups' provincial companies, regional wholesalers), pharmacy chains in some
+# cases, single pharmacies, clinics and other outlets only as exceptions.
+CHANNEL_SHARE = np.array([0.03, 0.55, 0.27, 0.06, 0.05, 0.04])
 CHANNEL_MIN = np.array([1, 2, 2, 2, 2, 2])
+WHOLESALE_OR_CHAIN = CHAIN  # channel <= CHAIN: the business's regular customers
 
 TERMS = ["PREPAY", "COD", "NET15", "NET30", "NET60", "NET90", "BILL"]
 TERMS_DUE_DAYS = np.array([0, 2, 15, 30, 60, 90, 30])  # BILL: the acceptance bill is handed over within 30 days
-TERMS_MIX = np.array([  # per channel, probabilities over TERMS
-    [0.15, 0.15, 0.00, 0.10, 0.20, 0.15, 0.25],
-    [0.15, 0.15, 0.10, 0.25, 0.15, 0.05, 0.15],
-    [0.10, 0.15, 0.20, 0.30, 0.15, 0.00, 0.10],
-    [0.30, 0.35, 0.20, 0.15, 0.00, 0.00, 0.00],
-    [0.00, 0.10, 0.00, 0.20, 0.30, 0.40, 0.00],
-    [0.40, 0.40, 0.20, 0.00, 0.00, 0.00, 0.00],
+# terms classes: 0 cash (prepay, cash on delivery), 1 short credit (<= 30 days), 2 long credit or
+# acceptance bills; the codes of each class and their mix within it
+TERMS_CLASS = np.array([0, 0, 1, 1, 2, 2, 2])
+TERMS_IN_CLASS = np.array([
+    [0.40, 0.60, 0.00, 0.00, 0.00, 0.00, 0.00],
+    [0.00, 0.00, 0.30, 0.70, 0.00, 0.00, 0.00],
+    [0.00, 0.00, 0.00, 0.00, 0.45, 0.20, 0.35],
+])
+# per channel, shares of the terms classes (long credit, short credit, cash): the stronger a
+# customer the likelier it pays cash (it has the capital; the manufacturer gives it the discount)
+TERMS_CLASS_MIX = np.array([
+    [0.20, 0.30, 0.50],
+    [0.25, 0.35, 0.40],
+    [0.25, 0.40, 0.35],
+    [0.00, 0.35, 0.65],
+    [0.70, 0.20, 0.10],
+    [0.00, 0.20, 0.80],
 ])
 
 NATURES = ["STATE_OWNED", "PRIVATE_COMPANY", "INDIVIDUAL"]
 NATURE_MIX = np.array([  # STATE, PRIVATE, INDIVIDUAL, missing
-    [0.70, 0.30, 0.00, 0.00],
-    [0.30, 0.63, 0.00, 0.07],
-    [0.10, 0.80, 0.05, 0.05],
+    [0.75, 0.25, 0.00, 0.00],
+    [0.35, 0.60, 0.02, 0.03],
+    [0.12, 0.80, 0.04, 0.04],
     [0.00, 0.35, 0.55, 0.10],
     [0.60, 0.25, 0.00, 0.15],
     [0.00, 0.40, 0.45, 0.15],
 ])
 # median monthly purchases from us (CNY) and lognormal sigma, per channel
-SIZE_MEDIAN = np.array([3_000_000, 600_000, 250_000, 15_000, 40_000, 10_000], dtype=float)
-SIZE_SIGMA = np.array([0.6, 0.7, 0.8, 0.9, 0.9, 1.0])
+SIZE_MEDIAN = np.array([3_000_000, 450_000, 350_000, 25_000, 50_000, 15_000], dtype=float)
+SIZE_SIGMA = np.array([0.6, 0.85, 0.8, 0.8, 0.8, 0.9])
+# our share of the customer's business (declared annual turnover = purchases from us / share):
+# median and lognormal sigma per channel (a national group's company carries thousands of products)
+WALLET_MEDIAN = np.array([0.02, 0.07, 0.08, 0.15, 0.08, 0.10])
+WALLET_SIGMA = np.array([0.4, 0.5, 0.5, 0.5, 0.5, 0.5])
+TURNOVER_MISSING = np.array([0.0, 0.04, 0.04, 0.15, 0.15, 0.15])
+# years in business when they became our customer: young (< 1), mid (1-8), old (8-30), per channel
+AGE_MIX = np.array([[0.00, 0.15, 0.85], [0.06, 0.30, 0.64], [0.08, 0.35, 0.57],
+                    [0.25, 0.40, 0.35], [0.15, 0.40, 0.45], [0.30, 0.40, 0.30]])
+# licence renewal: never (lapses), late (after expiry), early (before expiry); per channel
+RENEWAL_MIX = np.array([[0.00, 0.10, 0.90], [0.04, 0.14, 0.82], [0.04, 0.14, 0.82],
+                        [0.10, 0.20, 0.70], [0.06, 0.20, 0.74], [0.10, 0.20, 0.70]])
+# how strongly the latent strength drives each attribute (correlation of the Gaussian copula)
+RHO_SIZE, RHO_TERMS, RHO_NATURE, RHO_AGE, RHO_LICENCE = 0.6, 0.75, 0.6, 0.5, 0.5
+
+# reps: how they spread their visits over A / B / C customers (see visits.py)
+REP_FOCUS = ["focused", "balanced", "scattered"]
+REP_FOCUS_SHARES = [0.35, 0.35, 0.30]
 
 LICENCE_YEARS = 5
 CUSTOMER_COLUMNS = ["customer_code", "customer_name", "channel_type", "branch_code", "territory_code",
@@ -69,6 +108,26 @@ SENSITIVE_CUSTOMER_COLUMNS = ["phone", "legal_representative", "tax_id", "bank_n
 
 def rng_for(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *key]))
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + _ERF(np.asarray(x, dtype=float) / np.sqrt(2.0)).astype(float))
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def correlated_uniform(rng: np.random.Generator, z: np.ndarray, rho: float) -> np.ndarray:
+    """Uniforms in (0, 1) that rise with ``z`` (Gaussian copula with correlation ``rho``)."""
+    return normal_cdf(rho * z + np.sqrt(1.0 - rho * rho) * rng.standard_normal(len(z)))
+
+
+def ranked_pick(u: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Category per uniform ``u``: ``probs`` (one row, or one row per element) lists the categories'
+    shares from the one the lowest uniforms get to the one the highest get."""
+    cum = np.cumsum(np.asarray(probs, dtype=float), axis=-1)
+    cum = np.broadcast_to(cum, (len(u), cum.shape[-1]))
+    return (u[:, None] >= cum[:, :-1] / cum[:, -1:]).sum(axis=1)
 
 
 def cents_str(cents: np.ndarray) -> np.ndarray:
@@ -130,6 +189,7 @@ class Reps:
     leave: np.ndarray
     replacement: np.ndarray  # index of the rep taking over at leave (-1 if none)
     diligent: np.ndarray
+    focus: np.ndarray  # index into REP_FOCUS
 
     def active(self, t: int) -> np.ndarray:
         return (self.hire <= t) & (t < self.leave)
@@ -171,7 +231,7 @@ class Customers:
     sales_stop: np.ndarray  # no sales from this day on (churn)
     closed: np.ndarray  # status CLOSED from this day on
     late_arriving: np.ndarray
-    premium: np.ndarray
+    strength: np.ndarray  # latent strength (standard normal): drives size, terms, payment, standing
     size_month: np.ndarray  # expected monthly purchases from us, CNY
     # mutable attributes (change through events)
     branch: np.ndarray
@@ -240,7 +300,8 @@ class World:
             for q in queues:
                 if q:
                     provinces.append(q.pop(0))
-        n_branches = int(np.clip(round(self.cfg.reps / 4), 2, len(provinces)))
+        # a branch per province, about one per 75 customers (the field force is sized to the customers)
+        n_branches = int(np.clip(round(self.cfg.customers / 75), 2, len(provinces)))
         n_branches = min(n_branches, max(2, self.cfg.reps - self._n_departures()))
         tcode, tname, tbranch = [], [], []
         bcode, bname, bprov, badmin, barea, bregion = [], [], [], [], [], []
@@ -293,10 +354,13 @@ class World:
                 self._event(lv, "rep_leave", int(r), (new,))
         diligent = rng.random(n) < 0.6
         diligent[0], diligent[1] = True, False  # both kinds always present
+        # how a rep spreads visits over A / B / C customers: focused on A, balanced, scattered
+        focus = rng.choice(len(REP_FOCUS), n, p=REP_FOCUS_SHARES)
+        focus[: min(n, len(REP_FOCUS))] = np.arange(min(n, len(REP_FOCUS)))  # every kind present
         names = fake.person_names(rng, n)
         phones = fake.phones(rng, [self.geo.branch_area[b] for b in branch], landline_share=0.0)
         return Reps([f"R{i + 1:0{max(3, len(str(n)))}d}" for i in range(n)], names, phones, branch, hire,
-                    leave, replacement, diligent)
+                    leave, replacement, diligent, focus)
 
     # ------------------------------------------------------------------ products
     def _build_products(self, rng: np.random.Generator) -> Products:
@@ -349,7 +413,7 @@ class World:
     def _channel_counts(self) -> np.ndarray:
         n = self.cfg.customers
         c = np.maximum(CHANNEL_MIN, np.round(CHANNEL_SHARE * n).astype(int))
-        c[SINGLE] += n - c.sum()
+        c[REGIONAL] += n - c.sum()
         return c
 
     def _build_customers(self, rng: np.random.Generator) -> Customers:
@@ -360,15 +424,21 @@ class World:
         # the first customer is a national wholesaler (stable anchor for examples)
         j = int(np.flatnonzero(channel == NATIONAL)[0])
         channel[0], channel[j] = channel[j], channel[0]
+        regular = channel <= WHOLESALE_OR_CHAIN
+        # latent strength (capital, discipline, standing): a strong customer buys more, pays cash
+        # and on time, is often state-owned, established, keeps its licences in order and does not
+        # divert goods. Every attribute below is drawn through a Gaussian copula on it, so the
+        # customer base holds strong, average and weak customers of every channel type.
+        strength = rng.standard_normal(n)
 
         # -- lifecycle: opened (first master extract), late-arriving, churn
         opened = -rng.integers(60, 15 * 365, n)
         # years in business when they became our customer: young (< 1), mid (1-8) or old (8-30);
         # young initial customers were opened recently so some are under 3 years at rating dates
-        grp = rng.choice(3, n, p=[0.22, 0.38, 0.40])
+        grp = ranked_pick(correlated_uniform(rng, strength, RHO_AGE), AGE_MIX[channel])
         age_years = np.select([grp == 0, grp == 1], [rng.uniform(0.05, 1, n), rng.uniform(1, 8, n)],
                               rng.uniform(8, 30, n))
-        age_years = np.where(channel <= REGIONAL, age_years + 5, age_years)
+        age_years = np.where((channel <= REGIONAL) & (grp > 0), age_years + 3, age_years)
         opened = np.where((grp == 0) & (opened < 0), -rng.integers(30, 700, n), opened)
         new_share = float(np.clip(0.07 * self.years, 0.08, 0.3))
         cand = np.flatnonzero(channel != NATIONAL)
@@ -376,7 +446,7 @@ class World:
         new = rng.choice(cand, min(n_new, len(cand)), replace=False)
         for i in new:
             opened[i] = self._extract_day_in(rng, 0.02, 0.92)
-            if rng.random() < 0.4:  # many new customers are newly founded businesses
+            if rng.random() < (0.2 if regular[i] else 0.4):  # some new customers are newly founded businesses
                 age_years[i] = rng.uniform(0.05, 1.0)
         sales_start = opened.copy()
         late = np.zeros(n, dtype=bool)
@@ -396,7 +466,8 @@ class World:
         sales_stop = np.where(closed < NEVER, closed - rng.integers(0, 21, n), NEVER)
         sales_stop = np.maximum(sales_stop, sales_start + 1)
 
-        size_month = SIZE_MEDIAN[channel] * rng.lognormal(0.0, SIZE_SIGMA[channel])
+        size_z = RHO_SIZE * strength + np.sqrt(1 - RHO_SIZE ** 2) * rng.standard_normal(n)
+        size_month = SIZE_MEDIAN[channel] * np.exp(SIZE_SIGMA[channel] * size_z)
 
         # -- geography and rep
         nb = len(self.geo.branch_code)
@@ -416,33 +487,26 @@ class World:
             rep[members] = brs[(np.arange(len(members)) + int(rng.integers(len(brs)))) % len(brs)]
 
         # -- credit file
-        terms = np.array([rng.choice(7, p=TERMS_MIX[c]) for c in channel])
-        nat_draw = np.array([rng.choice(4, p=NATURE_MIX[c]) for c in channel])
+        terms_class = 2 - ranked_pick(correlated_uniform(rng, strength, RHO_TERMS), TERMS_CLASS_MIX[channel])
+        terms = ranked_pick(rng.random(n), TERMS_IN_CLASS[terms_class])
+        nat_draw = 3 - ranked_pick(correlated_uniform(rng, strength, RHO_NATURE), NATURE_MIX[channel][:, ::-1])
         nature = np.where(nat_draw == 3, -1, nat_draw)
         founded = opened - (age_years * 365.25).astype(np.int64)
-        founded = np.where(rng.random(n) < 0.03, NODATE, founded)
-        share = np.clip(rng.beta(2, 6, n), 0.02, 0.9)
-        # "premium" accounts: large, established, cash or prepaid, punctual, licences in order --
-        # the customers that can reach credit grades 1 and 2
-        premium = (channel <= CHAIN) & (size_month >= 400_000) & (opened <= 0) & (rng.random(n) < 0.3)
-        terms = np.where(premium, rng.integers(0, 2, n), terms)
-        nature = np.where(premium & (nature != 0), 1, nature)
-        founded = np.where(premium, np.minimum(np.where(founded == NODATE, 0, founded),
-                                               -11 * 365 - rng.integers(0, 3000, n)), founded)
-        share = np.where(premium, rng.uniform(0.05, 0.12, n), share)
-        turnover = size_month * 12 / share * rng.lognormal(0, 0.3, n)
+        founded = np.where(rng.random(n) < np.where(regular, 0.01, 0.05), NODATE, founded)
+        share = np.clip(WALLET_MEDIAN[channel] * rng.lognormal(0, WALLET_SIGMA[channel]), 0.005, 0.9)
+        turnover = size_month * 12 / share
         turnover = np.round(turnover / 10_000) * 10_000
-        turnover = np.where((rng.random(n) < 0.12) & ~premium, np.nan, turnover)
+        turnover = np.where(rng.random(n) < TURNOVER_MISSING[channel], np.nan, turnover)
         credit_limit = self._credit_limit(size_month, terms, rng.lognormal(0, 0.25, n))
 
         biz_lic = np.empty(n, dtype=np.int64)
         drug_lic = np.empty(n, dtype=np.int64)
-        renew_type = np.where(premium, 0, rng.choice(3, n, p=[0.7, 0.18, 0.12]))  # early, late, never
+        renew_type = 2 - ranked_pick(correlated_uniform(rng, strength, RHO_LICENCE), RENEWAL_MIX[channel])  # 0 early, 1 late, 2 never
         for i in range(n):
             biz_lic[i] = self._licence_timeline(rng, i, "biz_lic", int(opened[i]), int(renew_type[i]))
             drug_lic[i] = self._licence_timeline(rng, i, "drug_lic", int(opened[i]), int(renew_type[i]))
-        biz_lic = np.where((rng.random(n) < 0.03) & ~premium, NODATE, biz_lic)
-        drug_missing = (rng.random(n) < np.where(channel == OTHER, 0.3, 0.05)) & ~premium
+        biz_lic = np.where(rng.random(n) < np.where(regular, 0.01, 0.03), NODATE, biz_lic)
+        drug_missing = rng.random(n) < np.select([channel == OTHER, regular], [0.3, 0.015], 0.05)
         drug_lic = np.where(drug_missing, NODATE, drug_lic)
 
         # -- change events over the period
@@ -453,8 +517,9 @@ class World:
                 self._event(int(rng.integers(1, days)), "move_branch", i,
                             (float(rng.random()), float(rng.random()), float(rng.random())))
             for _ in range(rng.poisson(0.12 * self.years)):
-                self._event(int(rng.integers(1, days)), "terms", i, (int(rng.choice(7, p=TERMS_MIX[channel[i]])),
-                                                                     float(rng.lognormal(0, 0.25))))
+                # terms renegotiated: one class better or worse, or another code of the same class
+                self._event(int(rng.integers(1, days)), "terms", i, (int(rng.choice([-1, 0, 1], p=[0.35, 0.3, 0.35])),
+                                                                     float(rng.random()), float(rng.lognormal(0, 0.25))))
             for _ in range(rng.poisson(0.3 * self.years)):
                 self._event(int(rng.integers(1, days)), "credit_limit", i, (float(rng.uniform(0.7, 1.35)),))
         start = self.cal.start
@@ -497,7 +562,7 @@ class World:
             code=[f"C{i + 1:0{width}d}" for i in range(n)], name=names, channel=channel, address=addresses,
             phone=phones, owner=owners, legal_rep=legal, tax_id=tax, bank_name=bank_name, bank_account=bank_acct,
             founded=founded, nature=nature, opened=opened, sales_start=sales_start, sales_stop=sales_stop,
-            closed=closed, late_arriving=late, premium=premium, size_month=size_month, branch=branch, territory=territory, rep=rep,
+            closed=closed, late_arriving=late, strength=strength, size_month=size_month, branch=branch, territory=territory, rep=rep,
             terms=terms, credit_limit=credit_limit, turnover=turnover, biz_lic=biz_lic, drug_lic=drug_lic)
 
     @staticmethod
@@ -553,9 +618,10 @@ class World:
                         cu.territory[i] = terrs[int(e.payload[1] * len(terrs))]
                         cu.rep[i] = reps[int(e.payload[2] * len(reps))]
             elif e.kind == "terms":
-                cu.terms[i] = e.payload[0]
+                cls = int(np.clip(TERMS_CLASS[cu.terms[i]] + e.payload[0], 0, 2))
+                cu.terms[i] = ranked_pick(np.array([e.payload[1]]), TERMS_IN_CLASS[cls])[0]
                 cu.credit_limit[i] = self._credit_limit(cu.size_month[i:i + 1], cu.terms[i:i + 1],
-                                                        np.array([e.payload[1]]))[0]
+                                                        np.array([e.payload[2]]))[0]
             elif e.kind == "credit_limit":
                 if cu.terms[i] != 0:
                     cu.credit_limit[i] = int(round(cu.credit_limit[i] * e.payload[0] / 10_000) * 10_000)

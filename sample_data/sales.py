@@ -1,5 +1,6 @@
 """ERP sales lines and receivables: customer buying behaviour (order frequency, invoice length,
-assortment over 1..all product categories, price level, discounts, returns, payer type), one
+assortment over 1..all product categories, price level, discounts, returns, payer type -- by
+the customer's strength: strong customers pay on time, weak ones late or not at all), one
 day of invoice lines at a time (vectorised with numpy), and the receivables book that decides
 each invoice's payment schedule when it is raised (punctual, slow, late, defaulting; one to
 three instalments) and keeps only the outstanding scheduled payments, keyed by day."""
@@ -14,17 +15,24 @@ from sample_data.writers import zfill
 
 from sample_data import fake
 from sample_data.master import (CHAIN, NATIONAL, OTHER, REGIONAL, SINGLE, HOSPITAL, NEVER,
-                                       TERMS_DUE_DAYS, World, rng_for)
+                                TERMS_DUE_DAYS, World, correlated_uniform, ranked_pick, rng_for)
 from sample_data.seasons import sales_factor
 
 PUNCTUAL, SLOW, LATE, DEFAULTER = range(4)
 PAYER_TYPES = ["punctual", "slow", "late", "defaulter"]
 PREPAY, COD = 0, 1
 
-ASSORT_FRACTION = np.array([0.45, 0.10, 0.08, 0.06, 0.06, 0.03])
-INVOICES_PER_MONTH = np.array([20, 12, 8, 2.5, 3, 1.5])
-LINES_PER_INVOICE = np.array([40, 20, 12, 4, 6, 3], dtype=float)
+ASSORT_FRACTION = np.array([0.24, 0.15, 0.10, 0.06, 0.06, 0.03])
+INVOICES_PER_MONTH = np.array([20, 10, 8, 2.5, 3, 1.5])
+LINES_PER_INVOICE = np.array([40, 16, 12, 4, 6, 3], dtype=float)
 PRICE_FACTOR = np.array([0.72, 0.78, 0.85, 0.92, 0.90, 0.95])
+# payer types by the customer's strength (copula correlation RHO_PAYER), shares from the weakest:
+# defaulter, late, slow, punctual; wholesalers and chains, the other channel types, cash on delivery
+PAYER_MIX_REGULAR = np.array([0.04, 0.07, 0.22, 0.67])
+PAYER_MIX_OTHER = np.array([0.08, 0.12, 0.28, 0.52])
+PAYER_MIX_COD = np.array([0.0, 0.05, 0.15, 0.80])
+RHO_PAYER = 0.7
+MAX_LINE_QTY = 50_000  # units on one invoice line at most (the raw sales check stops a line over 100,000)
 RETURN_FRACTION = (0.02, 0.15)  # per-customer return invoices per sale invoice
 POSITION_SKEW = 1.6  # line position in the assortment = floor(size * u ** POSITION_SKEW): popular SKUs first
 
@@ -56,7 +64,10 @@ def build_behaviour(world: World) -> Behaviour:
 
     # categories bought: wholesalers carry everything, small shops one to a few
     n_cat = np.empty(n, dtype=np.int64)
-    n_cat[ch <= REGIONAL] = ncat
+    n_cat[ch == NATIONAL] = ncat
+    # most regional wholesalers carry every category, some are specialised
+    n_cat[ch == REGIONAL] = np.where(rng.random((ch == REGIONAL).sum()) < 0.8, ncat,
+                                     rng.integers(3, ncat, (ch == REGIONAL).sum()))
     n_cat[ch == CHAIN] = rng.integers(6, ncat + 1, (ch == CHAIN).sum())
     n_cat[ch == SINGLE] = rng.choice(np.arange(1, 8), (ch == SINGLE).sum(),
                                      p=[0.12, 0.15, 0.18, 0.17, 0.15, 0.13, 0.10])
@@ -102,17 +113,12 @@ def build_behaviour(world: World) -> Behaviour:
     discount = rng.choice([0, 0, 1, 2, 3, 5], n) + np.where(ch <= CHAIN, rng.integers(0, 5, n), 0)
     return_rate = rng.uniform(*RETURN_FRACTION, n)
 
-    payer = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        t = cu.terms[i]
-        if t == PREPAY or cu.premium[i]:
-            payer[i] = PUNCTUAL
-        elif t == COD:
-            payer[i] = rng.choice(3, p=[0.8, 0.15, 0.05])
-        elif ch[i] <= REGIONAL:
-            payer[i] = rng.choice(4, p=[0.65, 0.20, 0.10, 0.05])
-        else:
-            payer[i] = rng.choice(4, p=[0.45, 0.27, 0.16, 0.12])
+    # payment behaviour follows the customer's strength; prepaying customers cannot pay late
+    u = correlated_uniform(rng, cu.strength, RHO_PAYER)
+    mix = np.where((cu.terms == COD)[:, None], PAYER_MIX_COD,
+                   np.where((ch <= CHAIN)[:, None], PAYER_MIX_REGULAR, PAYER_MIX_OTHER))
+    payer = np.array([DEFAULTER, LATE, SLOW, PUNCTUAL])[ranked_pick(u, mix)]
+    payer = np.where(cu.terms == PREPAY, PUNCTUAL, payer)
     if not (payer == DEFAULTER).any():
         cand = np.flatnonzero((cu.terms > COD) & (ch != NATIONAL))
         payer[cand[0] if len(cand) else n - 1] = DEFAULTER
@@ -221,6 +227,7 @@ class SalesGenerator:
         amount = b.line_amount[lc] * b.trend[lc] ** (t / 365.25) * rng.lognormal(-0.18, 0.6, len(li))
         qty = np.maximum(1, np.round(amount * 100 / price)).astype(np.int64)
         qty = np.where(qty >= 500, np.round(qty / 50) * 50, np.where(qty >= 50, np.round(qty / 10) * 10, qty)).astype(np.int64)
+        qty = np.minimum(qty, MAX_LINE_QTY)
         ret_qty = np.maximum(1, np.round(qty * rng.uniform(0.05, 0.4, len(li)))).astype(np.int64)
         qty = np.where(ret, -ret_qty, qty)
         promo = rng.random(len(li)) < 0.08

@@ -78,6 +78,8 @@ class SalesWriter:
         frng = plan.rng(F.SALES, t)
         file_kinds = {"csv": ["undeclared_encoding", "empty_file", "no_header"], "gbk.csv": ["empty_file", "no_header"],
                       "parquet": ["empty_file"]}[fmt]
+        if len(sd) == 0:  # a day without sales: only a header, which cannot lose itself or its encoding
+            file_kinds = [k for k in file_kinds if k == "empty_file"]
         ff = plan.choose_file_fault(F.SALES, file_kinds, frng) if plan.rates else None
         if ff is not None:
             plan.log(ff, F.SALES, rel, None)
@@ -292,7 +294,8 @@ class SalesWriter:
         c["payment_rows"] += len(rd.pay_no)
         plan = self.plan
         frng = plan.rng(F.RECEIVABLES, t)
-        ff = plan.choose_file_fault(F.RECEIVABLES, ["empty_file", "no_header"], frng) if plan.rates else None
+        ff = plan.choose_file_fault(F.RECEIVABLES, ["empty_file", "no_header"] if len(rd) else ["empty_file"], frng) \
+            if plan.rates else None
         if ff is not None:
             plan.log(ff, F.RECEIVABLES, rel, None)
         if ff == "empty_file":
@@ -322,8 +325,11 @@ class SalesWriter:
         if ni:
             cols["due_date"][:ni] = np.datetime_as_string(cal.dt(0) + rd.inv_due, unit="D")
         if ff is None and plan.active(F.RECEIVABLES, "row") and n:
-            elig = {k: None for k in ["bad_date", "bad_number", "missing_key", "unknown_customer",
-                                      "date_outside_partition", "future_date", "duplicate_key", "bad_enum"]}
+            # a payment row that ingest quarantines would leave its invoice open for ever (and its
+            # payer rated C on K4 for a year): payment rows only get faults that lose no payment
+            elig = {k: is_inv for k in ["bad_date", "bad_number", "missing_key", "unknown_customer",
+                                        "date_outside_partition", "future_date", "bad_enum"]}
+            elig["duplicate_key"] = None
             elig["thousands_separator"] = lambda: amount >= 100_000
             picks = plan.choose_row_faults(F.RECEIVABLES, n, elig, frng)
             logcol = {}

@@ -1,8 +1,11 @@
-"""Weekly distributor stock reports: which customers report (wholesalers and pharmacy chains),
-each reporter's fixed header variant / file format / inventory policy (under-, normally or
-over-stocked), the weekly stock model per distributor x SKU (received = our invoiced qty,
-sell-out steering closing stock toward the distributor's target days of inventory, stagnant
-spells with zero sell-out, cross-territory sell-out incidents), and the .csv / .xlsx files."""
+"""Weekly distributor stock reports: which customers report (every national group's company, some
+regional wholesalers and pharmacy chains), each reporter's fixed header variant / file format /
+inventory policy (under-stocked, at the 20-25 days standard of seed 003, or over-stocked), the
+weekly stock model per distributor x SKU (received = our invoiced qty; sell-out such that closing
+stock covers the distributor's target days of its last four weeks' sell-out, with a weekly
+wobble; stagnant spells with zero sell-out; cross-territory sell-out incidents, more frequent at
+weak distributors), and the .csv / .xlsx files (a SKU with no stock and no movement in the week
+is left out of the report)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sample_data import faults as F
-from sample_data.master import CHAIN, NATIONAL, REGIONAL, World, rng_for
+from sample_data.master import NATIONAL, World, correlated_uniform, ranked_pick, rng_for
 from sample_data.sales import Behaviour, SalesDay, position_probs
 from sample_data.writers import csv_lines, encode, quote, write_bytes, xlsx_bytes
 
@@ -38,13 +41,22 @@ STOCK_HEADER_VARIANTS: dict[str, dict[str, str]] = {
 }
 VARIANT_NAMES = list(STOCK_HEADER_VARIANTS)
 XLSX_SHARE = 0.30
-CHAIN_REPORTING_SHARE = 0.4
+# which customers send weekly stock reports: every national group's company, some regional
+# wholesalers and pharmacy chains (those with a stock-reporting agreement)
+REPORTING_SHARE = np.array([1.0, 0.10, 0.08, 0.0, 0.0, 0.0])
+MIN_REPORTERS = 6
 MISSED_REPORT_SHARE = 0.02
 STAGNANT_START_PER_WEEK = 0.004
-# inventory policy: (share, low, high) of target days of inventory
-DOI_POLICIES = [(0.35, 8.0, 18.0), (0.35, 20.0, 25.0), (0.30, 27.0, 60.0)]
-# cross-territory sell-out incidents per year: (share of reporters with a destination column, rate)
-INCIDENT_RATES = [(0.55, 0.0), (0.30, 1.5), (0.15, 6.0)]
+# inventory policy: (share, low, high) of the target days of inventory a distributor keeps --
+# under-stocked (< 20 days, low), at the standard (20-25, normal) or over-stocked (> 25, high) --
+# and the week-to-week wobble (lognormal sigma) around the target
+DOI_POLICIES = [(0.25, 9.0, 17.0), (0.45, 21.0, 24.0), (0.30, 29.0, 55.0)]
+DOI_SKU_SIGMA = np.array([0.15, 0.04, 0.15])
+DOI_WEEK_SIGMA = np.array([0.15, 0.05, 0.15])
+SELL_OUT_WINDOW_DAYS = 28  # the distributor steers closing stock against its last four weeks' sell-out
+# cross-territory sell-out incidents per year, by the distributor's discipline (weakest first):
+# (share of reporters with a destination column, rate)
+INCIDENT_RATES = [(0.15, 6.0), (0.30, 1.5), (0.55, 0.0)]
 
 
 def stock_path(monday_iso: str, code: str, ext: str) -> str:
@@ -58,7 +70,12 @@ class StockReporter:
         cu, pr = world.customers, world.products
         rng = rng_for(world.cfg.seed, 3)
         ch = cu.channel
-        is_rep = (ch == NATIONAL) | (ch == REGIONAL) | ((ch == CHAIN) & (rng.random(cu.n) < CHAIN_REPORTING_SHARE))
+        is_rep = rng.random(cu.n) < REPORTING_SHARE[ch]
+        # small worlds: at least MIN_REPORTERS distributors (the largest wholesalers and chains)
+        short = MIN_REPORTERS - int(is_rep.sum())
+        if short > 0:
+            cand = np.flatnonzero(~is_rep & (REPORTING_SHARE[ch] > 0))
+            is_rep[cand[np.argsort(-cu.size_month[cand], kind="stable")][:short]] = True
         self.cust = np.flatnonzero(is_rep)
         r = len(self.cust)
         self.slot = np.full(cu.n, -1)
@@ -66,8 +83,12 @@ class StockReporter:
         self.variant = rng.integers(0, len(VARIANT_NAMES), r)
         # every variant and both formats occur whenever there are enough reporters
         self.variant[: min(r, len(VARIANT_NAMES))] = np.arange(min(r, len(VARIANT_NAMES)))
-        self.xlsx = np.zeros(r, dtype=bool)  # exactly ~30 % of distributors send .xlsx, at least one if r >= 2
-        self.xlsx[rng.permutation(r)[: max(1 if r >= 2 else 0, int(round(XLSX_SHARE * r)))]] = True
+        # ~30 % of distributors send .xlsx (at least one if r >= 2): not the national groups' companies,
+        # which export CSV from their ERP
+        self.xlsx = np.zeros(r, dtype=bool)
+        order = rng.permutation(r)
+        order = np.r_[order[ch[self.cust[order]] != NATIONAL], order[ch[self.cust[order]] == NATIONAL]]
+        self.xlsx[order[: max(1 if r >= 2 else 0, int(round(XLSX_SHARE * r)))]] = True
         self.bom = rng.random(r) < 0.3
         self.crlf = rng.random(r) < 0.5
         pol = rng.choice(3, r, p=[p[0] for p in DOI_POLICIES])
@@ -76,11 +97,12 @@ class StockReporter:
         self.target_doi = rng.uniform(lo, hi)
         self.policy = pol
         has_dest = np.array(["destination_territory" in STOCK_HEADER_VARIANTS[VARIANT_NAMES[v]] for v in self.variant])
-        inc = rng.choice(3, r, p=[p[0] for p in INCIDENT_RATES])
+        inc = ranked_pick(correlated_uniform(rng, cu.strength[self.cust], 0.6), np.array([p[0] for p in INCIDENT_RATES]))
         self.incident_rate = np.where(has_dest, np.array([p[1] for p in INCIDENT_RATES])[inc], 0.0)
 
         s = len(pr.code)
-        self.doi_mult = rng.lognormal(0, 0.2, (r, s))
+        self.doi_mult = np.exp(DOI_SKU_SIGMA[pol][:, None] * rng.standard_normal((r, s)))
+        self.week_sigma = DOI_WEEK_SIGMA[pol]
         # expected weekly sell-in per (reporter, sku) from the buying model (initial stock level)
         exp_in = np.zeros((r, s))
         for j, c in enumerate(self.cust):
@@ -89,10 +111,11 @@ class StockReporter:
             p_line = 1 - (1 - position_probs(int(a))) ** beh.lines_mean[c]
             qty = beh.line_amount[c] * 100 / np.maximum(1, pr.list_cents[skus] * beh.price_factor[c])
             exp_in[j, skus] = beh.inv_rate[c] * 7 * p_line * qty
-        self.mean_in = exp_in
         existing = (cu.opened[self.cust] <= 0)[:, None] & (exp_in > 0) & pr.sellable(0)[None, :]
         self.carried = existing.copy()
         self.stock = np.where(existing, np.round(self.target_doi[:, None] * self.doi_mult * exp_in / 7), 0).astype(np.int64)
+        # sell-out of the last three weeks (ring buffer), started at the expected weekly sell-in
+        self.recent = np.repeat(np.round(np.where(existing, exp_in, 0))[None], 3, axis=0).astype(np.int64)
         self.week_in = np.zeros((r, s), dtype=np.int64)
         self.stagnant_until = np.zeros((r, s), dtype=np.int64)
         self.codes = np.array(cu.code)
@@ -120,9 +143,12 @@ class StockReporter:
         received = np.maximum(self.week_in, 0)
         self.carried |= received > 0
         avail = self.stock + received
-        target = self.target_doi[:, None] * self.doi_mult * self.mean_in / 7
-        noise = rng.lognormal(0, 0.25, avail.shape)
-        sold = np.round(0.5 * (avail - target) + 0.5 * self.mean_in * noise)
+        # the distributor sells so that its closing stock covers its target days of the last four
+        # weeks' sell-out: closing * 28 = target * (sold + last three weeks), closing = avail - sold
+        target = self.target_doi[:, None] * self.doi_mult * rng.lognormal(0, 1, avail.shape) ** self.week_sigma[:, None]
+        window = SELL_OUT_WINDOW_DAYS
+        prior = self.recent.sum(axis=0)
+        sold = np.round((window * avail - target * prior) / (window + target))
         sold = np.clip(sold, 0, avail).astype(np.int64)
         stagnant = self.stagnant_until > self.week
         sold = np.where(stagnant, 0, sold)
@@ -131,7 +157,7 @@ class StockReporter:
         self.stagnant_until = np.where(start_stag, self.week + rng.integers(5, 13, avail.shape), self.stagnant_until)
         opening = self.stock
         self.stock = closing
-        self.mean_in = 0.85 * self.mean_in + 0.15 * received
+        self.recent[self.week % 3] = sold
         self.week_in[:] = 0
 
         reporting = (cu.opened[self.cust] <= monday) & (cu.closed[self.cust] > t)
@@ -143,7 +169,8 @@ class StockReporter:
         report_date = dt.date.fromisoformat(w.cal.iso[t])
         incidents = rng.poisson(self.incident_rate / 52)
         for j in np.flatnonzero(reporting):
-            skus = np.flatnonzero(self.carried[j])
+            # the SKUs it carries, except those with nothing in stock and no movement this week
+            skus = np.flatnonzero(self.carried[j] & ((opening[j] != 0) | (received[j] != 0) | (closing[j] != 0)))
             if len(skus) == 0:
                 continue
             c = self.cust[j]

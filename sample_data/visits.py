@@ -1,8 +1,10 @@
-"""Rep visit logs (CRM JSON Lines): monthly visit plans per rep by customer tier (A/B/C by
-expected sales within the channel, as R1 would class them) and rep diligence (diligent reps
-visit A customers 4-6 times a month and make 10-12 customer visits per working day; lax reps
-fewer, with more travel, organisation and personal time), the daily activity sequence with
-check-in / check-out timestamps, and the daily .jsonl files with their faults."""
+"""Rep visit logs (CRM JSON Lines): monthly visit plans per rep by customer tier (A/B/C within the
+channel as R1 classes them on the previous month end's trailing 12 months of sales; by expected
+sales before there is history), the rep's focus (focused on A customers, balanced on the R4
+bands, or scattered) and diligence (diligent reps fill their day to 10-12 customer visits, extra
+visits going where their focus says; lax reps drop some planned visits and spend more time on
+travel, organisation and personal matters), the daily activity sequence with check-in /
+check-out timestamps, and the daily .jsonl files with their faults."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import numpy as np
 from sample_data import fake
 from sample_data import faults as F
 from sample_data.master import World, rng_for
-from sample_data.sales import Behaviour
+from sample_data.sales import Behaviour, SalesDay
 from sample_data.seasons import weekday_of, working_days
 from sample_data.writers import encode, write_bytes, zfill
 
@@ -21,9 +23,18 @@ SELLING, TRAVEL, ORGANISATION, PERSONAL = range(4)
 ACTIVITIES = np.array(["selling", "travel", "organisation", "personal"])
 A, B, C = range(3)
 TIERS = np.array(["A", "B", "C"])
-# monthly visit quota ranges (inclusive) by tier, for diligent and lax reps
-QUOTA = {True: [(4, 6), (2, 4), (0, 2)], False: [(1, 3), (1, 2), (0, 1)]}
-MAX_VISITS_PER_CUSTOMER_MONTH = 20
+# planned visits per customer and month (inclusive ranges) by tier A / B / C, per rep focus
+# (master.REP_FOCUS): focused on A customers, balanced (the R4 bands), scattered
+PLAN = np.array([
+    [(5, 7), (2, 3), (0, 1)],
+    [(4, 6), (2, 4), (1, 2)],
+    [(2, 4), (2, 4), (1, 3)],
+])
+# a diligent rep fills the rest of its day (10-12 customer visits) with extra visits, weighted by
+# tier as its focus says, up to a monthly cap per customer by tier; a lax rep drops some planned visits
+EXTRA_WEIGHT = np.array([[8.0, 1.5, 0.5], [3.0, 3.0, 1.0], [2.0, 2.0, 2.0]])
+EXTRA_CAP = np.array([[12, 4, 2], [10, 6, 3], [8, 8, 4]])
+LAX_KEEP = (0.65, 0.9)
 DAY_END_SECONDS = 21 * 3600
 
 
@@ -32,17 +43,26 @@ def visits_path(iso: str) -> str:
     return f"visits/{y}/{m}/visits_{y}{m}{d}.jsonl"
 
 
-def customer_tiers(world: World) -> np.ndarray:
-    """A / B / C per customer from expected sales within its channel (75 % / 95 % cumulative)."""
-    cu = world.customers
-    tier = np.full(cu.n, C)
-    for ch in np.unique(cu.channel):
-        idx = np.flatnonzero(cu.channel == ch)
-        order = idx[np.argsort(-cu.size_month[idx], kind="stable")]
-        cum = np.cumsum(cu.size_month[order]) / cu.size_month[order].sum()
+def abc_tiers(channel: np.ndarray, sales: np.ndarray) -> np.ndarray:
+    """A / B / C per customer as R1 classes them within its channel type: ranked by ``sales``, A
+    while the sales before it are under 75 % of the channel's, B under 95 %, C the rest and every
+    customer without sales."""
+    tier = np.full(len(sales), C)
+    for ch in np.unique(channel):
+        idx = np.flatnonzero((channel == ch) & (sales > 0))
+        if len(idx) == 0:
+            continue
+        order = idx[np.argsort(-sales[idx], kind="stable")]
+        cum = np.cumsum(sales[order]) / sales[order].sum()
         prev = np.r_[0.0, cum[:-1]]
         tier[order] = np.where(prev < 0.75, A, np.where(prev < 0.95, B, C))
     return tier
+
+
+def customer_tiers(world: World) -> np.ndarray:
+    """A / B / C per customer from expected sales within its channel (before any sales history)."""
+    cu = world.customers
+    return abc_tiers(cu.channel, cu.size_month)
 
 
 def _tok(values: np.ndarray) -> np.ndarray:
@@ -69,7 +89,12 @@ class VisitLog:
         nr = len(world.reps.code)
         self.working = working_days(cfg.start_date, world.days)
         self.weekday = weekday_of(cfg.start_date, world.days)
+        # reps plan by the ABC list of the previous month end (R1 per channel type on the trailing
+        # 12 months' net sales), and by the expected sales before there is a month of history
         self.tier = customer_tiers(world)
+        months = world.cal.dates.astype("datetime64[M]")
+        self.month_of_day = (months - months[0]).astype(np.int64)
+        self.month_sales = np.zeros((world.customers.n, int(self.month_of_day[-1]) + 1))
         dil = world.reps.diligent
         self.daily_target = np.where(dil, rng.integers(10, 13, nr), rng.integers(6, 10, nr))
         self.saturday_worker = dil & (rng.random(nr) < 0.15)
@@ -83,10 +108,18 @@ class VisitLog:
                        "by_activity": {a: 0 for a in ACTIVITIES.tolist()}, "bytes": 0,
                        "tiers": {t: int((self.tier == i).sum()) for i, t in enumerate(TIERS.tolist())}}
 
+    def add_sales(self, sd: SalesDay) -> None:
+        if len(sd):
+            self.month_sales[:, self.month_of_day[sd.t]] += np.bincount(sd.cust, weights=sd.net_cents,
+                                                                        minlength=self.w.customers.n)
+
     # ------------------------------------------------------------------ planning
     def _plan_month(self, t0: int) -> None:
         w, cu, rp = self.w, self.w.customers, self.w.reps
         rng = rng_for(w.cfg.seed, 14, t0)
+        m = int(self.month_of_day[t0])
+        if m > 0:
+            self.tier = abc_tiers(cu.channel, self.month_sales[:, max(0, m - 12):m].sum(axis=1))
         t1 = t0
         while not self.month_end[t1]:
             t1 += 1
@@ -108,22 +141,23 @@ class VisitLog:
             if len(custs) == 0:
                 continue
             tier = self.tier[custs]
-            lo = np.array([q[0] for q in QUOTA[dil]])[tier]
-            hi = np.array([q[1] for q in QUOTA[dil]])[tier]
+            focus = int(rp.focus[r])
+            lo, hi = PLAN[focus, tier, 0], PLAN[focus, tier, 1]
             frac = len(wd) / max(1, 22)  # part months (start, end, hire) get a proportional quota
             q = np.round(rng.integers(lo, hi + 1) * min(1.0, frac)).astype(np.int64)
             capacity = int(caps.sum())
+            if not dil:
+                q = rng.binomial(q, rng.uniform(*LAX_KEEP))
             extra = capacity - int(q.sum())
-            if extra > 0:
-                # A customers get exactly their quota (4-6 diligent, 1-3 lax); spare capacity goes to B and C
-                cap = np.where(tier == A, q, MAX_VISITS_PER_CUSTOMER_MONTH)
-                base_w = np.where(tier == A, 0.0, np.where(tier == B, 2.0, 1.0))
+            if extra > 0 and dil:
+                cap = np.maximum(np.round(EXTRA_CAP[focus, tier] * min(1.0, frac)).astype(np.int64), q)
+                base_w = EXTRA_WEIGHT[focus, tier]
                 for _ in range(6):  # fill the rep's capacity, re-spreading what the per-customer caps cut off
                     left = capacity - int(q.sum())
                     wts = base_w * (cap > q)
                     if left <= 0 or wts.sum() == 0:
                         break
-                    q = np.minimum(q + rng.multinomial(left, wts / wts.sum()), np.maximum(cap, q))
+                    q = np.minimum(q + rng.multinomial(left, wts / wts.sum()), cap)
             elif extra < 0:
                 visits = np.repeat(np.arange(len(custs)), q)
                 keep = rng.choice(len(visits), capacity, replace=False)
@@ -134,7 +168,8 @@ class VisitLog:
             k = np.concatenate([np.arange(x) for x in q]) if len(q) else np.array([])
             ideal = (k + rng.random(len(vc))) / np.repeat(np.maximum(q, 1), q)
             vc = vc[np.argsort(ideal, kind="stable")]
-            bounds = np.r_[0, np.cumsum(caps)]
+            # spread the month's visits over its working days (in proportion to each day's capacity)
+            bounds = np.r_[0, np.round(np.cumsum(caps) * min(1.0, len(vc) / capacity)).astype(np.int64)]
             for i, d in enumerate(wd):
                 part = vc[bounds[i]:bounds[i + 1]]
                 if len(part):

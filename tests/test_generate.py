@@ -339,6 +339,49 @@ def test_each_fault_is_where_the_log_says(faulty_run):
         assert seen[kind] > 0, kind
 
 
+def test_payment_rows_only_get_faults_that_lose_no_payment(faulty_run):
+    """A quarantined payment would leave its invoice open for ever (its payer rated C on K4 for a
+    year): receivables PAYMENT rows get only duplicates and thousands separators."""
+    out, m, faults = faulty_run
+    landing = out / "landing"
+    kinds = Counter()
+    for f in faults:
+        if f["source"] != "receivables" or f["line"] is None:
+            continue
+        row, _ = cell(landing, f)
+        record = row["record_type"] if f["kind"] != "bad_enum" else "INVOICE"
+        kinds[(record, f["kind"])] += 1
+    print(sorted(kinds.items()))
+    assert {k for r, k in kinds if r == "PAYMENT"} <= {"duplicate_key", "thousands_separator"}
+    assert {k for r, k in kinds if r == "PAYMENT"} and len({k for r, k in kinds if r == "INVOICE"}) >= 6
+
+
+# ---------------------------------------------------------------- the sample world
+def test_default_world_is_few_strong_wholesalers():
+    """The default preset's customer base follows seed 000: mostly wholesalers, chains, few small
+    outlets; strength drives size, cash terms and punctual payment; a rep looks after about 50
+    customers and reps differ in focus. (The marts on it: tests/test_sample_world.py.)"""
+    import numpy as np
+
+    from sample_data.master import CHAIN, NATIONAL, REGIONAL, REP_FOCUS, TERMS_CLASS, World
+    from sample_data.sales import PUNCTUAL, build_behaviour
+
+    world = World(GeneratorConfig.preset("default", seed=42))
+    cu, reps = world.customers, world.reps
+    beh = build_behaviour(world)
+    share = np.bincount(cu.channel, minlength=6) / cu.n
+    assert share[NATIONAL] + share[REGIONAL] >= 0.5 and share[CHAIN] >= 0.2 and share[CHAIN + 1:].sum() <= 0.2
+    regular = cu.channel <= CHAIN
+    strong = regular & (cu.strength > 0.5)
+    weak = regular & (cu.strength < -0.5)
+    for better in (cu.size_month, TERMS_CLASS[cu.terms] == 0, beh.payer == PUNCTUAL, cu.nature == 0):
+        assert np.mean(better[strong]) > np.mean(better[weak])
+    assert np.median(cu.turnover[regular & ~np.isnan(cu.turnover)]) >= 20_000_000
+    per_rep = cu.n / (reps.hire <= 0).sum()
+    assert 40 <= per_rep <= 70
+    assert set(reps.focus.tolist()) == set(range(len(REP_FOCUS))) and reps.diligent.any() and not reps.diligent.all()
+
+
 def test_default_preset_uses_small_row_fault_rate():
     cfg = GeneratorConfig.preset("default")
     row = [k for k, v in FAULT_TABLE.items() if v.level == "row"]
