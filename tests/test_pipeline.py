@@ -141,9 +141,9 @@ def test_the_serving_database_carries_its_data_dictionary(pipeline_run):
     home, _ = pipeline_run
     con = duckdb.connect(str(home / "serving" / "serving.duckdb"), read_only=True)
     try:
-        tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main'").fetchall())
+        tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal").fetchall())
         columns = {(t, c): x for t, c, x in con.execute(
-            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'main'").fetchall()}
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'main' AND NOT internal").fetchall()}
     finally:
         con.close()
     assert len(tables) >= 15 and "mart_customer_lifetime_value" in tables and "_publish" in tables
