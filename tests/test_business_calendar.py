@@ -1,8 +1,9 @@
 """The business calendar: one source of truth for non-working days (the seeds
 ``public_holidays.csv`` and ``holiday_calendars.csv``), read by dbt's ``dim_date`` and, from the
-same CSV files, by the raw-load volume checks (``quality.public_holidays``, written by every raw
-validation), so that a Chinese New Year or National Day week with few or no rows does not warn
-while an ordinary working day without rows still does (real GX, real DuckDB:
+same CSV files, by the raw-load volume checks (``quality.public_holidays``, which
+``pipelines/business_calendar.py`` writes at every raw validation), so that a Chinese New Year or
+National Day week with few or no rows does not warn while an ordinary working day without rows
+still does (real GX, real DuckDB:
 ``structural.validate_raw``, what the raw checks run). The warehouse of these validations has
 raw tables only — no seed, no ``dim_date`` — as on a first run, when the raw checks run before
 dbt has built anything."""
@@ -18,6 +19,7 @@ import pytest
 
 from conftest import REPO
 
+from pipelines import business_calendar
 from pipelines.quality import structural
 
 SEEDS = REPO / "dbt_project" / "seeds"
@@ -37,7 +39,7 @@ def _new_years() -> dict[int, dt.date]:
 
 
 def test_the_china_calendar_covers_1990_to_2060_with_its_holidays():
-    holidays = structural.public_holidays("Asia/Shanghai")
+    holidays = business_calendar.public_holidays("Asia/Shanghai")
     with open(SEEDS / "public_holidays.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len({(r["calendar"], r["holiday_date"]) for r in rows}), "one row per calendar and day"
@@ -67,9 +69,9 @@ def test_the_china_calendar_covers_1990_to_2060_with_its_holidays():
 
 def test_the_calendar_follows_the_business_time_zone():
     """Mainland China zones follow CN; a company elsewhere (Northwind) has no holidays."""
-    china = structural.public_holidays("Asia/Shanghai")
-    assert china and structural.public_holidays("PRC") == china
-    assert structural.public_holidays("America/Los_Angeles") == {}
+    china = business_calendar.public_holidays("Asia/Shanghai")
+    assert china and business_calendar.public_holidays("PRC") == china
+    assert business_calendar.public_holidays("America/Los_Angeles") == {}
 
 
 def test_the_checks_copy_of_the_calendar(tmp_path):
@@ -79,24 +81,24 @@ def test_the_checks_copy_of_the_calendar(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(path))
     try:
-        assert structural.load_holidays(con, "Asia/Shanghai") is None
-        rows = con.execute(f"SELECT holiday_date, holiday_name FROM {structural.HOLIDAYS_TABLE} ORDER BY 1").fetchall()
-        assert dict(rows) == structural.public_holidays("Asia/Shanghai") and len(rows) > 1500
-        assert structural.load_holidays(con, "America/Los_Angeles") is None
-        assert con.execute(f"SELECT count(*) FROM {structural.HOLIDAYS_TABLE}").fetchone()[0] == 0
-        structural.load_holidays(con, "Asia/Shanghai")
+        assert business_calendar.load_holidays(con, "Asia/Shanghai") is None
+        rows = con.execute(f"SELECT holiday_date, holiday_name FROM {business_calendar.HOLIDAYS_TABLE} ORDER BY 1").fetchall()
+        assert dict(rows) == business_calendar.public_holidays("Asia/Shanghai") and len(rows) > 1500
+        assert business_calendar.load_holidays(con, "America/Los_Angeles") is None
+        assert con.execute(f"SELECT count(*) FROM {business_calendar.HOLIDAYS_TABLE}").fetchone()[0] == 0
+        business_calendar.load_holidays(con, "Asia/Shanghai")
     finally:
         con.close()
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert structural.load_holidays(con, "Asia/Shanghai") is None  # there, as the last check wrote it
+        assert business_calendar.load_holidays(con, "Asia/Shanghai") is None  # there, as the last check wrote it
     finally:
         con.close()
     empty = tmp_path / "empty.duckdb"
     duckdb.connect(str(empty)).close()
     con = duckdb.connect(str(empty), read_only=True)
     try:
-        assert "quality.public_holidays" in structural.load_holidays(con, "Asia/Shanghai")
+        assert "quality.public_holidays" in business_calendar.load_holidays(con, "Asia/Shanghai")
     finally:
         con.close()
 
@@ -244,7 +246,7 @@ def test_dim_date_marks_the_days_the_checks_excuse(tmp_path):
                            "FROM marts.dim_date ORDER BY 1").fetchall()
     finally:
         con.close()
-    holidays = structural.public_holidays(company().timezone)
+    holidays = business_calendar.public_holidays(company().timezone)
     assert holidays
     assert {d: n for d, is_holiday, n, _w, _dow in rows if is_holiday} == \
         {d: n for d, n in holidays.items() if rows[0][0] <= d <= rows[-1][0]}
@@ -274,7 +276,7 @@ def test_the_facts_volume_expectations_read_the_calendar(table):
     data = json.loads((REPO / "expectations" / f"raw_{table}.json").read_text(encoding="utf-8"))
     volume = [e for e in data["expectations"] if "volume anomaly" in (e.get("meta") or {}).get("why", "")]
     (query,) = ["\n".join(e["kwargs"]["unexpected_rows_query"]) for e in volume]
-    assert structural.HOLIDAYS_TABLE in query
+    assert business_calendar.HOLIDAYS_TABLE in query
     assert "NOT IN (SELECT day FROM holidays)" in query or "NOT IN (SELECT week FROM holiday_weeks)" in query
     # nothing expects rows on a day without knowing the calendar
     assert not any(e["type"] == "expect_table_row_count_to_be_between" for e in data["expectations"])

@@ -15,6 +15,7 @@ from conftest import REPO
 
 from pipelines.quality import gx_runtime as gr
 from pipelines.quality import structural
+from support.suite_signatures import repeats, signature
 
 DAY = dt.date(2024, 3, 5)
 
@@ -77,7 +78,7 @@ def test_keys_references_and_window_follow_sources_yml():
     receivables = structural.derived_expectations(sources["receivables"], sources)
     sql = _by(receivables, "unexpected_rows_expectation")
     assert "GROUP BY" in "\n".join(sql["record_type,invoice_no,payment_no"]["kwargs"]["unexpected_rows_query"])
-    refs = {structural.signature(e)[1:] for e in receivables if (structural.signature(e) or ("",))[0] == "references"}
+    refs = {signature(e)[1:] for e in receivables if (signature(e) or ("",))[0] == "references"}
     assert refs == {("customer_code", "master_customers")}
     visits = "\n".join(_by(structural.derived_expectations(sources["visits"], sources),
                            "unexpected_rows_expectation")["check_in"]["kwargs"]["unexpected_rows_query"])
@@ -121,7 +122,7 @@ def test_a_reference_to_an_undelivered_master_is_not_checked(tmp_path, monkeypat
     _company(tmp_path, monkeypatch, "sources:\n  reps: {delivered: false}\n")
     sources = _sources()
     assert not sources["reps"].delivered
-    refs = {s[1:] for s in map(structural.signature, structural.derived_expectations(sources["sales_lines"], sources))
+    refs = {s[1:] for s in map(signature, structural.derived_expectations(sources["sales_lines"], sources))
             if s and s[0] == "references"}
     assert refs == {("customer_code", "master_customers"), ("sku", "master_products")}
 
@@ -134,7 +135,7 @@ def test_a_reference_to_an_undelivered_master_is_not_checked(tmp_path, monkeypat
 def test_no_raw_suite_repeats_or_contradicts_a_derived_expectation(name):
     sources = _sources()
     source = sources[name]
-    found = structural.repeats(source, _file(source.table), sources)
+    found = repeats(source, _file(source.table), sources)
     assert found == [], f"expectations/raw_{source.table}.json: {found}"
 
 
@@ -149,7 +150,7 @@ def test_repeats_finds_a_repeated_or_contradicting_expectation():
          "severity": "warning"},  # optional, should usually be filled: kept
         {"type": "expect_column_values_to_be_between", "kwargs": {"column": "qty", "max_value": 100000}},
     ]
-    assert [i for i, _sig, _why in structural.repeats(sales, hand, sources)] == [0, 1, 2]
+    assert [i for i, _sig, _why in repeats(sales, hand, sources)] == [0, 1, 2]
 
 
 # ------------------------------------------------------ sources the company does not have

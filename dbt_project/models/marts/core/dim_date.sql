@@ -4,7 +4,7 @@
 -- calendar quarter. Working days are Monday–Friday except the company's public holidays: the
 -- rows of the seed public_holidays of the calendar its business time zone follows (seed
 -- holiday_calendars: CN for the mainland China zones, none elsewhere). The same CSV files tell
--- the raw-load volume checks which days are holidays (pipelines/quality/structural.py), so a
+-- the raw-load volume checks which days are holidays (pipelines/business_calendar.py), so a
 -- day is a holiday in the checks exactly when it is one here. is_cny_period (the var
 -- cny_period_days (7) days starting on the seed chinese_new_year's new_year_date; the seed
 -- covers 1990–2060 and the data test every_year_has_a_new_year flags a calendar year it lacks)
