@@ -24,7 +24,7 @@ from pipelines.ingest.sensors import landing_zone_sensor, quarantine_release_sen
 from pipelines.jobs import build_jobs, build_schedules
 from pipelines.publish.assets import serving_database
 from pipelines.quality.checks import build_gx_checks
-from pipelines.quality.freshness import freshness_job, freshness_schedule, source_freshness
+from pipelines.ingest.freshness import freshness_job, freshness_schedule, source_freshness
 from pipelines.reports.assets import branch_workbooks, credit_rating_workbook, dashboard
 from pipelines.resources import build_resources
 from pipelines.transform.assets import dbt_credit_models, dbt_models, dbt_partitioned_models

@@ -4,7 +4,8 @@ in China among others; ``pipelines.quality.data_docs`` copies these files into e
 
 ``PACKAGES`` pins each package to the version GX's templates name (Vega, Vega-Lite and Vega-Embed,
 named by major version only: the newest release of that major version when this was written) and
-to the registry's sha512 integrity of its tarball, and names the files taken from it (~3.3 MB).
+to the registry's sha512 integrity of its tarball, and names the files taken from it (~3.3 MB);
+``CDN_COPIES`` maps each CDN address GX's pages name to its copy.
 ``ensure_assets`` fetches each tarball with the machine's own ``npm pack`` (a registry mirror
 configured for npm is used), checks its integrity and extracts those files into
 ``$DWH_DATA_DOCS_ASSETS`` (default ``~/.cache/dwh/data_docs_assets``). ``dwh.py setup`` runs
@@ -19,6 +20,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 ASSETS_ENV = "DWH_DATA_DOCS_ASSETS"
+VENDOR = "static/vendor"  # where a site keeps the copies
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,35 @@ PACKAGES = (
 )
 
 
+
+
+_GX_ASSETS = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/"
+#: address in GX's pages (a regular expression) -> path of the local copy under the site root
+CDN_COPIES = {
+    re.escape("https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css"): f"{VENDOR}/bootstrap/dist/css/bootstrap.min.css",
+    re.escape("https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js"): f"{VENDOR}/bootstrap/dist/js/bootstrap.min.js",
+    re.escape("https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css"): f"{VENDOR}/bootstrap-table/dist/bootstrap-table.min.css",
+    re.escape("https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js"): f"{VENDOR}/bootstrap-table/dist/bootstrap-table.min.js",
+    # GX names 1.19.0 for the filter-control stylesheet and 1.19.1 for its script: one version here
+    r"https://unpkg\.com/bootstrap-table@1\.19\.[01]/dist/extensions/filter-control/bootstrap-table-filter-control(\.min)?\.css":
+        f"{VENDOR}/bootstrap-table/dist/extensions/filter-control/bootstrap-table-filter-control.min.css",
+    re.escape("https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/bootstrap-table-filter-control.min.js"):
+        f"{VENDOR}/bootstrap-table/dist/extensions/filter-control/bootstrap-table-filter-control.min.js",
+    re.escape("https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/bootstrap-datepicker.min.css"):
+        f"{VENDOR}/bootstrap-datepicker/dist/css/bootstrap-datepicker.min.css",
+    re.escape("https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/bootstrap-datepicker.min.js"):
+        f"{VENDOR}/bootstrap-datepicker/dist/js/bootstrap-datepicker.min.js",
+    re.escape("https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/bootstrap-prefers-dark.css"):
+        f"{VENDOR}/bootstrap-dark/dist/css/bootstrap-prefers-dark.css",
+    re.escape("https://code.jquery.com/jquery-3.7.1.min.js"): f"{VENDOR}/jquery/dist/jquery.min.js",
+    re.escape("https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js"): f"{VENDOR}/popper.js/dist/umd/popper.min.js",
+    re.escape("https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css"): f"{VENDOR}/fontawesome-free/css/all.min.css",
+    re.escape("https://cdn.jsdelivr.net/npm/vega@5"): f"{VENDOR}/vega/build/vega.min.js",
+    re.escape("https://cdn.jsdelivr.net/npm/vega-lite@5"): f"{VENDOR}/vega-lite/build/vega-lite.min.js",
+    re.escape("https://cdn.jsdelivr.net/npm/vega-embed@6"): f"{VENDOR}/vega-embed/build/vega-embed.min.js",
+    # GX's logo, which GX also copies into the site's static/images (the dark-mode one too)
+    re.escape(_GX_ASSETS) + r"(logo-long|full_logo_dark)\.png(\?[^\"')\s]*)?": "static/images/logo-long.png",
+}
 
 
 def assets_dir() -> Path:

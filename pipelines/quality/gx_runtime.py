@@ -1,24 +1,16 @@
-"""Great Expectations runtime: suite files validated on the warehouse's open DuckDB connection,
-through GX 1.x's public API.
+"""Great Expectations runtime: suite files validated on the warehouse's open DuckDB connection
+through GX 1.x's public API. Suites are ``expectations/<suite>.json`` in GX's ExpectationSuite
+form (``SuiteFileError`` names a refused file); GX's severity: a failed ``critical`` (default)
+blocks, ``warning`` reports. SQL expectations are ``unexpected_rows_expectation`` over ``{batch}``
+(a query or a list of lines; other ``{name}``s filled as SQL literals; skipped when reading a
+table of ``skip_tables``). Samples: ``SUMMARY`` (10 values), and a failed SQL expectation's first
+rows from ``COMPLETE``. GX is imported lazily (4-7 s), one ephemeral in-memory context per process.
 
-* Suites are ``expectations/<suite>.json`` in GX's own ExpectationSuite form, built with GX's
-  classes (``load_suite``; a refused expectation raises ``SuiteFileError`` naming the file).
-  Severity is GX's field: a failed ``critical`` (default) expectation blocks, ``warning`` reports.
-* SQL expectations are GX's ``unexpected_rows_expectation`` (a query, or a list of lines, over
-  ``{batch}``); other ``{name}`` placeholders are filled from the parameters as SQL literals;
-  one reading a table of ``skip_tables`` (a source the company does not deliver) is skipped.
-* Samples: ``SUMMARY`` results (10 values); a failed SQL expectation is re-run with ``COMPLETE``
-  for its first rows. ``$PARAMETER`` kwargs come from ``parameters=`` and the partition window.
-* GX is imported lazily once per process (4-7 s); one ephemeral in-memory context; each
-  validation adds a SQL data source over cursors of the caller's connection and removes it.
-
-The one DuckDB patch (GX #11579): duckdb_engine opens a transaction whenever SQLAlchemy
-autobegins and the pool rolls it back under GX, which then fails every expectation with an
-``IndexError`` in ``resolve_metric_bundle`` (and one raising query aborts the rest). GX gets
-cursors without transactions (``_Autocommit``, through SQLAlchemy's public ``creator``), so
-nothing is rolled back and a failing expectation fails alone (``tests/test_gx_runtime.py``
-shows plain duckdb_engine connections still fail). A process that validated prints "nanobind:
-leaked N instances" at exit (DuckDB 2.0's leak checker); harmless.
+The one DuckDB patch (GX #11579): duckdb_engine opens a transaction whenever SQLAlchemy autobegins
+and the pool rolls it back under GX, which then fails every expectation (``IndexError`` in
+``resolve_metric_bundle``; one raising query aborts the rest). GX gets cursors of the caller's
+connection without transactions (``_autocommit_wrapper``, via SQLAlchemy's public ``creator``);
+``tests/test_gx_runtime.py`` shows plain connections still fail.
 """
 
 from __future__ import annotations
@@ -26,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import decimal
+import functools
 import itertools
 import json
 import math
@@ -43,12 +36,10 @@ DEFAULT_SUITES_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SAMPLE_LIMIT = 10
 SQL_TYPE = "unexpected_rows_expectation"
 SQL_QUERY = "unexpected_rows_query"
-#: GX's FailureSeverity values: a failed CRITICAL expectation blocks, the others only report
-CRITICAL, WARNING = "critical", "warning"
+CRITICAL = "critical"  # GX's FailureSeverity that blocks; "warning" only reports
 _SITE_NAME = "pipelines_data_docs"
 
 _lock = threading.RLock()
-_state: dict[str, Any] = {"gx": None, "context": None}
 _counter = itertools.count(1)
 
 
@@ -56,40 +47,35 @@ class SuiteFileError(ValueError):
     """A suite file is missing, is not JSON, or GX refuses one of its expectations."""
 
 
+@functools.cache
 def gx_module() -> Any:
     """``great_expectations``, imported once per process (analytics off)."""
-    with _lock:
-        if _state["gx"] is None:
-            os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-            import great_expectations as gx
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
 
-            _state["gx"] = gx
-        return _state["gx"]
+    return gx
 
 
+@functools.cache
 def _context() -> Any:
-    """The process's ephemeral GX context (in-memory stores, no progress bars)."""
-    with _lock:
-        if _state["context"] is None:
-            gx = gx_module()
-            from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
-                                                                    ProgressBarsConfig)
+    """The process's ephemeral GX context (in-memory stores, no progress bars); callers hold ``_lock``."""
+    from great_expectations.data_context.types.base import (DataContextConfig, InMemoryStoreBackendDefaults,
+                                                            ProgressBarsConfig)
 
-            config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-                                       analytics_enabled=False,
-                                       progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))
-            _state["context"] = gx.get_context(project_config=config, mode="ephemeral")
-        return _state["context"]
+    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                               analytics_enabled=False,
+                               progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))
+    return gx_module().get_context(project_config=config, mode="ephemeral")
 
 
 def _expectation_dicts(suite_name: str, suites_dir: Any = None,
                        extra: list[Mapping[str, Any]] | None = None) -> tuple[Path, dict, list[dict]]:
     """The suite file's JSON, and its expectations (then ``extra``) as GX configuration dicts."""
     path = Path(suites_dir or DEFAULT_SUITES_DIR) / f"{suite_name}.json"
+    if not path.is_file():
+        raise SuiteFileError(f"{path}: suite file not found")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SuiteFileError(f"{path}: suite file not found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise SuiteFileError(f"{path}: not valid JSON: {e}") from e
     if not isinstance(data, dict) or data.get("name") != suite_name:
@@ -104,7 +90,6 @@ def _expectation_dicts(suite_name: str, suites_dir: Any = None,
 def _build(path: Path, data: dict, exps: list[dict], sql_values: Mapping[str, str] | None = None) -> Any:
     """The GX ExpectationSuite of ``exps``, each built on its own with GX's classes (an
     ExpectationSuite built from dicts only logs and drops an invalid one)."""
-    gx = gx_module()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     built = []
@@ -115,7 +100,8 @@ def _build(path: Path, data: dict, exps: list[dict], sql_values: Mapping[str, st
             built.append(ExpectationConfiguration(**exp).to_domain_obj())
         except Exception as e:  # unknown type, bad kwargs or severity, unknown key
             raise SuiteFileError(f"{path}: expectations[{i}] ({exp.get('type')}): {e}") from e
-    return gx.ExpectationSuite(name=data["name"], expectations=built, meta=data.get("meta"), notes=data.get("notes"))
+    return gx_module().ExpectationSuite(name=data["name"], expectations=built, meta=data.get("meta"),
+                                        notes=data.get("notes"))
 
 
 def load_suite(suite_name: str, suites_dir: Any = None, extra_expectations: list[Mapping[str, Any]] | None = None) -> Any:
@@ -137,12 +123,9 @@ def placeholders(query: str) -> list[str]:
 def _render(query: str, values: Mapping[str, str]) -> str:
     """``query`` with every ``{name}`` but ``{batch}`` replaced by ``values[name]``; literal braces
     stay doubled, since GX formats the query once more."""
-    out = []
-    for literal, field, _spec, _conv in string.Formatter().parse(query):
-        out.append(literal.replace("{", "{{").replace("}", "}}"))
-        if field is not None:
-            out.append("{batch}" if field == "batch" else values[field])
-    return "".join(out)
+    return "".join(literal.replace("{", "{{").replace("}", "}}")
+                   + ("" if field is None else "{batch}" if field == "batch" else values[field])
+                   for literal, field, _spec, _conv in string.Formatter().parse(query))
 
 
 def _sql_literal(value: Any) -> str:
@@ -186,15 +169,11 @@ class ValidationOutcome:
         return [f for f in self.failed if f["severity"] != CRITICAL]
 
     def summary(self) -> str:
-        lines = [f"{self.suite_name}: {self.evaluated} evaluated, {len(self.errors)} critical, "
-                 f"{len(self.warnings)} warning(s), " + (f"{len(self.skipped)} skipped, " if self.skipped else "")
-                 + f"{self.duration_s:.2f}s"]
-        for f in self.failed:
-            what = f["exception"] or f"unexpected={f['unexpected_count']}"
-            lines.append(f"  {f['severity'].upper():8} {f['expectation_type']}({f['column'] or ''}): {what}")
-        for f in self.skipped:
-            lines.append(f"  SKIPPED  {f['expectation_type']}({f['column'] or ''}): {f['reason']}")
-        return "\n".join(lines)
+        return "\n".join([f"{self.suite_name}: {self.evaluated} evaluated, {len(self.errors)} critical, "
+                          f"{len(self.warnings)} warning(s), {len(self.skipped)} skipped, {self.duration_s:.2f}s"]
+                         + [f"  {f['severity'].upper():8} {f['expectation_type']}({f['column'] or ''}): "
+                            f"{f['exception'] or 'unexpected=%s' % f['unexpected_count']}" for f in self.failed]
+                         + [f"  SKIPPED  {f['expectation_type']}({f['column'] or ''}): {f['reason']}" for f in self.skipped])
 
 
 def _jsonable(value: Any) -> Any:
