@@ -253,6 +253,7 @@ def summary(outcomes: list | None = None) -> str:
         f"Branch workbooks: {rel(p.reports / 'branches')}/ ({len(workbooks)} files)"
         + (f"; credit ratings: {rel(p.reports / 'credit_rating')}/ ({len(ratings)} quarters)" if ratings else ""),
         f"Data Docs:        {rel(p.data_docs / 'index.html')}",
+        f"dbt docs:         {rel(p.reports / 'dbt_docs' / 'index.html')}",
     ]
     if RUN_LOG:
         out.append(f"Run log (dbt and library output): {rel(RUN_LOG[0])}")

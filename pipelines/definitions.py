@@ -26,6 +26,7 @@ from pipelines.publish.assets import serving_database
 from pipelines.quality.checks import build_gx_checks
 from pipelines.ingest.freshness import freshness_job, freshness_schedule, source_freshness
 from pipelines.reports.assets import branch_workbooks, credit_rating_workbook, dashboard
+from pipelines.reports.dbt_docs import dbt_docs
 from pipelines.resources import build_resources
 from pipelines.transform.assets import dbt_credit_models, dbt_models, dbt_partitioned_models
 from pipelines.turn import turn_taking_executor
@@ -36,7 +37,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 defs = dg.Definitions(
     assets=[*build_ingest_assets(), dbt_partitioned_models, dbt_models, dbt_credit_models, serving_database, dashboard,
-            branch_workbooks, mart_customer_lifetime_value, credit_rating_workbook],
+            branch_workbooks, dbt_docs, mart_customer_lifetime_value, credit_rating_workbook],
     asset_checks=[*build_gx_checks(), source_freshness, overrides_accepted],
     jobs=[*build_jobs(), freshness_job, credit_rating_quarterly],
     schedules=[*build_schedules(), freshness_schedule, credit_rating_quarterly_schedule],

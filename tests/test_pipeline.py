@@ -154,3 +154,20 @@ def test_the_serving_database_carries_its_data_dictionary(pipeline_run):
                           ("mart_customer_lifetime_value", "p_alive")]:
         assert columns[(table, column)] == " ".join(yaml[table][1][column].split())
     assert tables["mart_customer_lifetime_value"].startswith("Customer lifetime value (rule R7)")
+
+
+def test_dbt_docs_are_built_with_every_publish_and_work_offline(pipeline_run):
+    """dbt docs beside the reports, named in the run's summary: one self-contained page with the
+    marts, the CLV mart (the dbt source python_marts), the exposures and their owners, and the
+    warehouse's catalog; nothing a browser would load from the network."""
+    from pipelines.reports.dbt_docs import network_references
+
+    home, out = pipeline_run
+    page = home / "reports" / "dbt_docs" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    assert network_references(html) == []
+    for expected in ("mart_credit_rating", "mart_customer_lifetime_value", "python_marts", "distributor_dashboard",
+                     "data-engineering@example.com", "Probability the customer is still active"):
+        assert expected in html, expected
+    assert '"catalog"' in html or "catalog" in html
+    assert re.search(r"dbt docs: +\S*reports/dbt_docs/index\.html", out), out

@@ -65,7 +65,7 @@ INDIRECT_SELECTION = "buildable"
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
-def _prepare_dbt_env(settings: SettingsResource) -> None:
+def prepare_dbt_env(settings: SettingsResource) -> None:
     """Environment of the dbt process about to start: the warehouse path for profiles.yml and
     the test selection mode (unless the operator set one). dagster-dbt hands dbt this process's
     environment and takes no other."""
@@ -105,7 +105,7 @@ def dbt_args(context: dg.AssetExecutionContext, settings: SettingsResource) -> l
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: SettingsResource):
     """Run ``dbt_args`` for the step's selection; a model whose source is not delivered says so."""
-    _prepare_dbt_env(settings)
+    prepare_dbt_env(settings)
     invocation = dbt.cli(dbt_args(context, settings), context=context)
     yield from with_delivery_status(context, invocation.stream(), settings)
     if not partition_vars(context):  # rules-only vars: its parse can start the next one
