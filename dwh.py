@@ -77,6 +77,8 @@ def setup() -> None:
 SYSTEM_PACKAGES = {  # Debian package -> a file that shows it is installed
     "postgresql": "/usr/lib/postgresql",  # real PostgreSQL for the dbt portability test
     "chromium": "/usr/bin/chromium",  # headless browser for the dashboard test
+    "libreoffice-calc-nogui": "/usr/lib/libreoffice/program/libsclo.so",  # renders a workbook as a person opens it
+    "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Chinese text in the screenshots
 }
 
 

@@ -350,5 +350,5 @@ def test_company_without_receivables_is_rated_incomplete(staged, tmp_path, monke
     assert {r[on_time] for r in body} == {"No data delivered: the company does not deliver receivables"}
     zh = CalamineWorkbook.from_path(str(zh_path))
     zh_body = [row for name in zh.sheet_names for row in zh.get_sheet_by_name(name).to_python()[1:]]
-    assert any(r[3] == "不完整（数据缺失：K4 receivables）" for r in zh_body)
+    assert any(r[3] == "不完整（数据缺失：K4 应收账款）" for r in zh_body)
     assert all(str(r[on_time]).startswith("未提供数据") for r in zh_body)

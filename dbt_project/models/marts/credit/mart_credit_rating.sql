@@ -13,10 +13,18 @@
 -- computed). Point in time: each quarter reads only data dated on or before its last day
 -- (int_credit_indicators), so a backfilled old quarter equals the rating computed then. The
 -- previous quarter is computed along (not written) for the change against it.
+-- Names beside the codes, point in time like every attribute of the rating: the customer's is the
+-- dim_customer version in force on the rating date (int_credit_indicators); the rep's and the
+-- branch's are those of the latest rep-master and organisation-master extract dated on or before
+-- the rating date (dim_rep and dim_branch are type 1, so they cannot say what a name was then); a
+-- code those masters did not hold by then is named by its code, as their inferred members are.
+-- on_schema_change='append_new_columns': a warehouse rated before a column was added gains it,
+-- empty on the quarters rated before (re-rating a quarter fills it: python -m pipelines
+-- credit-rating --quarters ...); a column removed or retyped still fails the run (contract).
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook="{{ delete_partition_window('rating_date') }}"
 ) }}
 {%- set actions = rule('r6_credit.grade_actions') or {} %}
@@ -55,6 +63,72 @@ with_previous as (
         lag(final_grade) over (partition by customer_code order by rating_date)    as previous_final_grade_any,
         lag(rating_date) over (partition by customer_code order by rating_date)    as previous_rating_date
     from rated
+),
+
+-- the run's quarters only (the quarter before the window was computed for the change against it)
+in_window as (
+    select *
+    from (
+        select with_previous.*, quarter_start as quarter_start_of_rating
+        from with_previous
+        inner join {{ ref('int_credit_rating_quarters') }} q using (rating_quarter)
+    ) x
+    where {{ partition_filter('rating_date') }}
+),
+
+-- the rep's name in the latest rep-master extract dated on or before the rating date
+rep_names as (
+    select rating_date, rep_code, rep_name
+    from (
+        select
+            needed.rating_date,
+            needed.rep_code,
+            reps.rep_name,
+            row_number() over (
+                partition by needed.rating_date, needed.rep_code order by reps.extract_date desc
+            ) as recency
+        from (select distinct rating_date, rep_code from in_window where rep_code is not null) needed
+        inner join {{ ref('stg_master__reps') }} reps
+            on reps.rep_code = needed.rep_code
+            and reps.extract_date <= needed.rating_date
+    ) ranked
+    where recency = 1
+),
+
+-- the branch's name in the latest organisation-master extract dated on or before the rating date
+branch_names as (
+    select rating_date, branch_code, branch_name
+    from (
+        select
+            needed.rating_date,
+            needed.branch_code,
+            branches.branch_name,
+            row_number() over (
+                partition by needed.rating_date, needed.branch_code
+                order by branches.extract_date desc, branches.territory_code
+            ) as recency
+        from (select distinct rating_date, branch_code from in_window where branch_code is not null) needed
+        inner join {{ ref('stg_master__branches') }} branches
+            on branches.branch_code = needed.branch_code
+            and branches.extract_date <= needed.rating_date
+    ) ranked
+    where recency = 1
+),
+
+named as (
+    select
+        in_window.*,
+        case when rep_names.rep_code is null then in_window.rep_code
+             else rep_names.rep_name end                            as rep_name,
+        case when branch_names.branch_code is null then in_window.branch_code
+             else branch_names.branch_name end                      as branch_name
+    from in_window
+    left join rep_names
+        on rep_names.rating_date = in_window.rating_date
+        and rep_names.rep_code = in_window.rep_code
+    left join branch_names
+        on branch_names.rating_date = in_window.rating_date
+        and branch_names.branch_code = in_window.branch_code
 )
 
 select
@@ -64,8 +138,10 @@ select
     customer_key,
     customer_name,
     branch_code,
+    cast(branch_name as {{ dbt.type_string() }})                  as branch_name,
     territory_code,
     rep_code,
+    cast(rep_name as {{ dbt.type_string() }})                     as rep_name,
     channel_type,
     cast(rating_status as {{ dbt.type_string() }})                as rating_status,
     not_available,
@@ -120,10 +196,4 @@ select
         when final_grade = {{ grade }} then '{{ a["action"] | replace("'", "''") }}'
         {%- endfor %}
     end                                                           as credit_action
-from (
-    select with_previous.*, quarter_start as quarter_start_of_rating
-    from with_previous
-    inner join {{ ref('int_credit_rating_quarters') }} q using (rating_quarter)
-) x
--- the run's quarters only (the quarter before the window was computed for the change against it)
-where {{ partition_filter('rating_date') }}
+from named x

@@ -2,7 +2,8 @@
 -- shared/domain-rules.md with the thresholds of rules.yml: ABC class per channel type and
 -- overall (R1), key customer and VIP tier (R2), nine-box cell and its strategy (R3), and the
 -- movement of class and cell against the previous month end and the same month a year before.
--- Attributes are those of the dim_customer version in force on the month end.
+-- Attributes are those of the dim_customer version in force on the month end, the customer's
+-- name included; the branch and rep names are the current ones (dim_branch and dim_rep are type 1).
 {%- if execute and (rule('r2_key_customers.trailing_months') != rule('r1_abc.trailing_months')
                     or rule('r3_nine_box.trailing_months') != rule('r1_abc.trailing_months')) %}
   {{ exceptions.raise_compiler_error("mart_customer_segments sums one trailing window: rules.yml r1_abc, r2_key_customers and r3_nine_box trailing_months must be equal") }}
@@ -86,16 +87,34 @@ celled as (
             then {{ dbt.concat(['potential_class', dbt.cast('share_of_wallet_tile', dbt.type_string())]) }}
         end                                                                    as nine_box_cell
     from classified
+),
+
+-- one name per branch: the territory row last seen in the organisation master
+branch_names as (
+    select branch_code, branch_name
+    from (
+        select
+            branch_code,
+            branch_name,
+            row_number() over (
+                partition by branch_code order by last_seen_date desc nulls last, territory_code
+            ) as recency
+        from {{ ref('dim_branch') }}
+    ) ranked
+    where recency = 1
 )
 
 select
     cur.month_end,
     cur.month_start,
     cur.customer_code,
+    cast(customer.customer_name as {{ dbt.type_string() }})                   as customer_name,
     cur.customer_key,
     cur.channel_type,
     cur.branch_code,
+    cast(branch_names.branch_name as {{ dbt.type_string() }})                 as branch_name,
     cur.rep_code,
+    cast(rep.rep_name as {{ dbt.type_string() }})                             as rep_name,
     cur.customer_status,
     cur.opened_date,
     cast(cur.declared_annual_turnover as {{ amount_type() }})                       as declared_annual_turnover,
@@ -140,6 +159,12 @@ select
                       (cur.nine_box_cell is null) <> ({{ alias }}.nine_box_cell is null)) end as nine_box_cell_changed_vs_{{ prefix }}{{ ',' if not loop.last }}
 {%- endfor %}
 from celled cur
+left join {{ ref('dim_customer') }} customer
+    on customer.customer_key = cur.customer_key
+left join branch_names
+    on branch_names.branch_code = cur.branch_code
+left join {{ ref('dim_rep') }} rep
+    on rep.rep_code = cur.rep_code
 left join celled prev_month
     on prev_month.customer_code = cur.customer_code
     and prev_month.month_start = cast({{ dbt.dateadd('month', -1, 'cur.month_start') }} as date)

@@ -4,7 +4,8 @@
 -- C customers (and to customers without a class), customer visits per working day of the month
 -- (dim_date.is_working_day) and the share of logged time in selling activity. Targets are
 -- checked exactly (count ≥ target × total, in decimals), not on the rounded shares. Rows: every rep
--- with a logged activity or an assigned customer in a month with visits.
+-- with a logged activity or an assigned customer in a month with visits. The rep's name is the
+-- current one (dim_rep is type 1; an inferred rep is named by its code).
 {%- set a_target = rule('r4_visits.target_share_visits_a') %}
 {%- set b_target = rule('r4_visits.target_share_visits_b') %}
 {%- set b_tolerance = rule('r4_visits.target_share_visits_b_tolerance') %}
@@ -94,8 +95,9 @@ ratios as (
 )
 
 select
-    cast(month_start as date)                                        as month_start,
-    cast(rep_code as {{ dbt.type_string() }})                        as rep_code,
+    cast(ratios.month_start as date)                                 as month_start,
+    cast(ratios.rep_code as {{ dbt.type_string() }})                 as rep_code,
+    cast(rep.rep_name as {{ dbt.type_string() }})                    as rep_name,
     cast(customers as integer)                                       as customers,
     cast(assigned_customers as integer)                              as assigned_customers,
     cast(customers_under_band as integer)                            as customers_under_band,
@@ -130,3 +132,5 @@ select
     cast({{ selling_target }} as numeric(9, 6))                      as target_selling_time_share,
     case when logged_minutes > 0 then selling_minutes >= {{ selling_target }} * logged_minutes end as meets_target_selling_time_share
 from ratios
+left join {{ ref('dim_rep') }} rep
+    on rep.rep_code = ratios.rep_code

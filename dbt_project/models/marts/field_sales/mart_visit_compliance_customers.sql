@@ -5,7 +5,8 @@
 -- rep visited. The class is the one in force during the month: per channel type (R1) as of the
 -- previous month end, or as of the month's own end for a customer not classified then (its
 -- first month, or the first month of history). Customers without a class on either date
--- (unknown to the customer file) have no band.
+-- (unknown to the customer file) have no band. Names beside the codes: the customer's as of the
+-- month end (the dim_customer version in force), the rep's current one (dim_rep is type 1).
 {%- set bands = rule('r4_visits.monthly_visit_band') or {} %}
 
 with visit_counts as (
@@ -83,10 +84,12 @@ banded as (
 )
 
 select
-    cast(month_start as date)                                       as month_start,
-    cast(month_end as date)                                         as month_end,
-    cast(rep_code as {{ dbt.type_string() }})                       as rep_code,
-    cast(customer_code as {{ dbt.type_string() }})                  as customer_code,
+    cast(banded.month_start as date)                                as month_start,
+    cast(banded.month_end as date)                                  as month_end,
+    cast(banded.rep_code as {{ dbt.type_string() }})                as rep_code,
+    cast(rep.rep_name as {{ dbt.type_string() }})                   as rep_name,
+    cast(banded.customer_code as {{ dbt.type_string() }})           as customer_code,
+    cast(customer.customer_name as {{ dbt.type_string() }})         as customer_name,
     is_assigned_customer,
     cast(abc_class as {{ dbt.type_string() }})                      as abc_class,
     cast(abc_class_as_of as date)                                   as abc_class_as_of,
@@ -100,3 +103,10 @@ select
         else 'within'
     end as {{ dbt.type_string() }})                                 as band_status
 from banded
+left join {{ ref('dim_rep') }} rep
+    on rep.rep_code = banded.rep_code
+left join {{ ref('dim_customer') }} customer
+    on customer.customer_code = banded.customer_code
+    and banded.month_end >= customer.valid_from
+    and banded.month_end < customer.valid_to
+    and not customer.is_unknown_member

@@ -5,7 +5,10 @@
 -- days), days of inventory = closing ÷ average daily sell-out, its band, the stagnant flag and
 -- the suggested order quantity, which deducts the goods invoiced to the customer (SKU, net of
 -- returns) after the report date up to and including the next report date (for the latest
--- report: everything invoiced since).
+-- report: everything invoiced since). The suggested order is kept exact (4 decimals, R5); its
+-- whole units to order, rounded up, are beside it (suggested_order_units: a presentation of the
+-- same quantity, never less than it). Names beside the codes: the customer's and the product's as
+-- of the report date (the dim_customer and dim_product versions in force).
 {%- set window_days = rule('r5_inventory.sellout_window_days') or 28 %}
 {%- set stagnant_days = rule('r5_inventory.stagnant_no_sellout_days') or 28 %}
 {%- set low = rule('r5_inventory.low_days_below') %}
@@ -110,36 +113,70 @@ measured as (
         on invoiced.customer_code = stock.customer_code
         and invoiced.sku = stock.sku
         and invoiced.week_start = stock.week_start
+),
+
+days as (
+    select
+        cast(week_start as date)                                          as week_start,
+        cast(week_end as date)                                            as week_end,
+        cast(report_date as date)                                         as report_date,
+        cast(customer_code as {{ dbt.type_string() }})                    as customer_code,
+        cast(sku as {{ dbt.type_string() }})                              as sku,
+        cast(sell_out_qty as numeric(18, 4))                              as sell_out_qty,
+        cast(closing_qty as numeric(18, 4))                               as closing_qty,
+        cast(window_sell_out_qty as numeric(18, 4))                       as window_sell_out_qty,
+        cast(window_reports as integer)                                   as window_reports,
+        cast(round(avg_daily_sell_out_raw, 4) as numeric(18, 4))          as avg_daily_sell_out,
+        -- closing × window days ÷ window sell-out (= closing ÷ average daily sell-out); the quotient
+        -- is fixed to 10 decimals before rounding, so DuckDB (double) and PostgreSQL (numeric) agree
+        cast(case when window_sell_out_qty > 0
+            then round(cast(closing_qty * {{ window_days }} / window_sell_out_qty as numeric(28, 10)), 2)
+        end as numeric(18, 2))                                            as days_of_inventory,
+        -- band compared exactly: closing × window days against the limit × window sell-out
+        cast(case
+            when window_sell_out_qty > 0 and closing_qty * {{ window_days }} < {{ low }} * window_sell_out_qty then 'low'
+            when window_sell_out_qty > 0 and closing_qty * {{ window_days }} > {{ high }} * window_sell_out_qty then 'high'
+            when window_sell_out_qty > 0 then 'normal'
+            when closing_qty > 0 then 'high'
+        end as {{ dbt.type_string() }})                                   as inventory_band,
+        coalesce(stagnant_window_sell_out_qty <= 0 and closing_qty > 0, false) as is_stagnant,
+        cast(invoiced_since_report_qty as numeric(18, 4))                 as invoiced_since_report_qty,
+        cast(round(case
+            when {{ target_days }} * avg_daily_sell_out_raw - closing_qty - invoiced_since_report_qty > 0
+            then {{ target_days }} * avg_daily_sell_out_raw - closing_qty - invoiced_since_report_qty
+            else 0
+        end, 4) as numeric(18, 4))                                        as suggested_order_qty
+    from measured
 )
 
 select
-    cast(week_start as date)                                          as week_start,
-    cast(week_end as date)                                            as week_end,
-    cast(report_date as date)                                         as report_date,
-    cast(customer_code as {{ dbt.type_string() }})                    as customer_code,
-    cast(sku as {{ dbt.type_string() }})                              as sku,
-    cast(sell_out_qty as numeric(18, 4))                              as sell_out_qty,
-    cast(closing_qty as numeric(18, 4))                               as closing_qty,
-    cast(window_sell_out_qty as numeric(18, 4))                       as window_sell_out_qty,
-    cast(window_reports as integer)                                   as window_reports,
-    cast(round(avg_daily_sell_out_raw, 4) as numeric(18, 4))          as avg_daily_sell_out,
-    -- closing × window days ÷ window sell-out (= closing ÷ average daily sell-out); the quotient
-    -- is fixed to 10 decimals before rounding, so DuckDB (double) and PostgreSQL (numeric) agree
-    cast(case when window_sell_out_qty > 0
-        then round(cast(closing_qty * {{ window_days }} / window_sell_out_qty as numeric(28, 10)), 2)
-    end as numeric(18, 2))                                            as days_of_inventory,
-    -- band compared exactly: closing × window days against the limit × window sell-out
-    cast(case
-        when window_sell_out_qty > 0 and closing_qty * {{ window_days }} < {{ low }} * window_sell_out_qty then 'low'
-        when window_sell_out_qty > 0 and closing_qty * {{ window_days }} > {{ high }} * window_sell_out_qty then 'high'
-        when window_sell_out_qty > 0 then 'normal'
-        when closing_qty > 0 then 'high'
-    end as {{ dbt.type_string() }})                                   as inventory_band,
-    coalesce(stagnant_window_sell_out_qty <= 0 and closing_qty > 0, false) as is_stagnant,
-    cast(invoiced_since_report_qty as numeric(18, 4))                 as invoiced_since_report_qty,
-    cast(round(case
-        when {{ target_days }} * avg_daily_sell_out_raw - closing_qty - invoiced_since_report_qty > 0
-        then {{ target_days }} * avg_daily_sell_out_raw - closing_qty - invoiced_since_report_qty
-        else 0
-    end, 4) as numeric(18, 4))                                        as suggested_order_qty
-from measured
+    days.week_start,
+    days.week_end,
+    days.report_date,
+    days.customer_code,
+    cast(customer.customer_name as {{ dbt.type_string() }})          as customer_name,
+    days.sku,
+    cast(product.product_name as {{ dbt.type_string() }})            as product_name,
+    days.sell_out_qty,
+    days.closing_qty,
+    days.window_sell_out_qty,
+    days.window_reports,
+    days.avg_daily_sell_out,
+    days.days_of_inventory,
+    days.inventory_band,
+    days.is_stagnant,
+    days.invoiced_since_report_qty,
+    days.suggested_order_qty,
+    -- whole units, rounded up (the exact quantity above stays the R5 figure)
+    cast(ceil(days.suggested_order_qty) as integer)                  as suggested_order_units
+from days
+left join {{ ref('dim_customer') }} customer
+    on customer.customer_code = days.customer_code
+    and days.report_date >= customer.valid_from
+    and days.report_date < customer.valid_to
+    and not customer.is_unknown_member
+left join {{ ref('dim_product') }} product
+    on product.sku = days.sku
+    and days.report_date >= product.valid_from
+    and days.report_date < product.valid_to
+    and not product.is_unknown_member

@@ -10,6 +10,7 @@ with weekly as (
         customer_code,
         cast(extract(year from week_start) as integer)  as year_number,
         week_start,
+        max(customer_name)                              as customer_name,
         sum(closing_qty)                                as closing_qty,
         sum(sell_out_qty)                               as sell_out_qty,
         sum(case when days_of_inventory is not null and sell_out_qty > 0
@@ -36,15 +37,19 @@ yearly as (
 )
 
 select
-    cast(customer_code as {{ dbt.type_string() }})                   as customer_code,
-    cast(year_number as integer)                                     as year_number,
+    cast(yearly.customer_code as {{ dbt.type_string() }})            as customer_code,
+    cast(latest.customer_name as {{ dbt.type_string() }})            as customer_name,
+    cast(yearly.year_number as integer)                              as year_number,
     cast(weeks_reported as integer)                                  as weeks_reported,
     cast(first_week_start as date)                                   as first_week_start,
     cast(last_week_start as date)                                    as last_week_start,
-    cast(sell_out_qty as numeric(18, 4))                             as sell_out_qty,
-    cast(round(average_stock_qty, 4) as numeric(18, 4))              as average_stock_qty,
-    cast(case when weighting_sell_out > 0
-        then round(weighted_days / weighting_sell_out, 2) end as numeric(18, 2)) as turnover_days,
-    cast(case when average_stock_qty > 0
-        then round(sell_out_qty / average_stock_qty, 4) end as numeric(18, 4))  as turnover_ratio
+    cast(yearly.sell_out_qty as numeric(18, 4))                      as sell_out_qty,
+    cast(round(yearly.average_stock_qty, 4) as numeric(18, 4))       as average_stock_qty,
+    cast(case when yearly.weighting_sell_out > 0
+        then round(yearly.weighted_days / yearly.weighting_sell_out, 2) end as numeric(18, 2)) as turnover_days,
+    cast(case when yearly.average_stock_qty > 0
+        then round(yearly.sell_out_qty / yearly.average_stock_qty, 4) end as numeric(18, 4))  as turnover_ratio
 from yearly
+left join weekly latest
+    on latest.customer_code = yearly.customer_code
+    and latest.week_start = yearly.last_week_start
