@@ -11,8 +11,8 @@ out as inert text:
   a formula; a formula-like string carries the quotePrefix attribute), and shown as that text when
   LibreOffice Calc opens the workbook;
 * Data Docs: the names do not reach them (no raw suite's failure samples include a name column);
-  the pages load with nothing executed. Whether GX would escape hostile text in failure samples is
-  checked directly in the last test (it does not: see there).
+  the pages load with nothing executed. Hostile text that does reach them as a failure sample
+  (a code column failing an in-set expectation) is shown as text: the last test.
 """
 
 from __future__ import annotations
@@ -146,13 +146,10 @@ def test_data_docs_of_the_run_hold_no_hostile_name_and_run_nothing(world, browse
         assert visit.dialogs == [] and visit.network_requests == [], visit.dialogs + visit.network_requests
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "GX 1.24 Data Docs render failure samples unescaped (its table cells are raw HTML): a raw value "
-    "holding markup runs in the Data Docs page. The pipeline's own suites only sample codes, dates and "
-    "numbers, never names; escaping the samples is for pipelines/quality (gx_runtime / data_docs)."))
 def test_data_docs_escape_hostile_failure_samples(tmp_path, monkeypatch, browser):
-    """Hostile text in a column whose expectation fails reaches Data Docs as a failure sample: the
-    page must show it as text (no dialog, no request made from it)."""
+    """Hostile text in a column whose expectation fails reaches Data Docs as a failure sample (GX 1.24
+    renders samples as raw HTML; gx_runtime.build_data_docs escapes them first): the page shows it
+    as text (no dialog, no request made from it)."""
     from pipelines.quality import gx_runtime as gr
     from test_gx_runtime import NO_MASTERS, execute, make_sales_db, validate
 

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 import functools
+import html
 import itertools
 import json
 import math
@@ -148,9 +149,8 @@ def _reads(query: str, table: str) -> bool:
 
 @dataclasses.dataclass
 class ValidationOutcome:
-    """``success_blocking``: no critical failure; ``failed``: one dict per failed expectation
-    (expectation_type, column, kwargs, severity, unexpected_count/percent, sample_unexpected_values,
-    observed_value, exception); ``skipped``: expectations not run, with their reason."""
+    """``success_blocking``: no critical failure; ``failed``: a dict per failed expectation (type, column,
+    kwargs, severity, unexpected count/percent, samples, observed value, exception); ``skipped``: with why."""
     suite_name: str
     success_blocking: bool
     success: bool
@@ -160,13 +160,8 @@ class ValidationOutcome:
     parameters: dict[str, Any]
     skipped: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
-    @property
-    def errors(self) -> list[dict[str, Any]]:
-        return [f for f in self.failed if f["severity"] == CRITICAL]
-
-    @property
-    def warnings(self) -> list[dict[str, Any]]:
-        return [f for f in self.failed if f["severity"] != CRITICAL]
+    errors = property(lambda self: [f for f in self.failed if f["severity"] == CRITICAL])
+    warnings = property(lambda self: [f for f in self.failed if f["severity"] != CRITICAL])
 
     def summary(self) -> str:
         return "\n".join([f"{self.suite_name}: {self.evaluated} evaluated, {len(self.errors)} critical, "
@@ -176,17 +171,19 @@ class ValidationOutcome:
                          + [f"  SKIPPED  {f['expectation_type']}({f['column'] or ''}): {f['reason']}" for f in self.skipped])
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types for samples (dates -> ISO, Decimal -> float, NaN -> None)."""
+def _jsonable(value: Any, escape: bool = False) -> Any:
+    """Plain JSON types for samples (dates -> ISO, Decimal -> float, NaN -> None); ``escape``: HTML-escaped text."""
     if isinstance(value, (float, decimal.Decimal)):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, escape) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    return value if value is None or isinstance(value, (bool, int, str)) else str(value)
+        return [_jsonable(v, escape) for v in value]
+    if isinstance(value, str):
+        return html.escape(value) if escape else value
+    return value if value is None or isinstance(value, (bool, int)) else str(value)
 
 
 def _column(kwargs: Mapping[str, Any], meta: Mapping[str, Any] | None) -> str | None:
@@ -239,11 +236,8 @@ def validate(suite_name: str, *, connection: Any, query_or_table: str, partition
              parameters: Mapping[str, Any] | None = None, suites_dir: Any = None, run_name: str | None = None,
              extra_expectations: list[Mapping[str, Any]] | None = None,
              skip_tables: Mapping[str, str] | None = None) -> ValidationOutcome:
-    """Validate ``query_or_table`` (``"raw.sales_lines"`` or a ``SELECT``), restricted to
-    ``partition_filter`` (``{column: (start, end)}``, inclusive), with the suite file (plus
-    ``extra_expectations``) on the open DuckDB ``connection`` of this process (GX reads through
-    cursors of it and sees what it committed). ``skip_tables``: ``schema.table`` -> reason; SQL
-    expectations reading one are skipped with that reason."""
+    """Validate ``query_or_table`` (a table or a ``SELECT``) within ``partition_filter`` (``{column: (start,
+    end)}``) with the suite file plus ``extra_expectations``, through cursors of the open ``connection``."""
     path, data, exps = _expectation_dicts(suite_name, suites_dir, extra_expectations)
     given = {k: v for lo, hi in (partition_filter or {}).values()
              for k, v in (("partition_start", lo), ("partition_end", hi))} | dict(parameters or {})
@@ -306,13 +300,19 @@ def validate(suite_name: str, *, connection: Any, query_or_table: str, partition
 
 
 def build_data_docs(site_dir: str | os.PathLike) -> Path:
-    """(Re)build the Data Docs site of this process's validations at ``site_dir``: GX renders it
-    into a folder beside it, ``data_docs.publish_site`` makes it work offline and swaps it in
-    atomically. Returns the path of ``index.html``."""
+    """(Re)build the Data Docs of this process's validations at ``site_dir`` (``data_docs.publish_site``:
+    offline, swapped in atomically); returns ``index.html``. GX 1.24 puts failure samples into its
+    pages as raw HTML, so the stored results' values (source data) are HTML-escaped first, once."""
     from pipelines.quality import data_docs
 
     with _lock:
-        ctx = _context()
+        ctx, store = _context(), _context().validation_results_store
+        for key in store.list_keys():
+            if not (result := store.get(key)).meta.get("samples_escaped"):
+                for r in result.results:
+                    r.result = _jsonable(r.result or {}, escape=True)
+                result.meta["samples_escaped"] = True
+                store.set(key, result)
 
         def render(folder: Path) -> None:
             config = {"class_name": "SiteBuilder", "show_how_to_buttons": False,
