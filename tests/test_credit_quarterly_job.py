@@ -69,7 +69,7 @@ def home(tmp_path_factory):
                 assert not result.errors, (source, result.errors)
     finally:
         con.close()
-    run_dbt(["build", "--select", "+mart_credit_rating", "--exclude", CREDIT_SELECT, "--indirect-selection", "buildable"],
+    run_dbt(["build", "--select", "+mart_credit_rating +dim_customer_current +dim_branch", "--exclude", CREDIT_SELECT, "--indirect-selection", "buildable"],
             warehouse=warehouse, workdir=home.parent / "dbt")
     with pytest.MonkeyPatch.context() as mp:
         _point_at(mp, home)
@@ -294,3 +294,15 @@ def test_a_rejected_override_fails_the_gate_and_blocks_the_mart(home, rated, tmp
     assert reference.success, "\n".join(reference.failures)
     gate = [c for c in _check_results(reference) if c.check_name == "overrides_accepted"]
     assert len(gate) == 1 and not gate[0].passed and gate[0].severity == dg.AssetCheckSeverity.WARN
+
+
+def test_the_rating_joins_its_dimensions_without_fan_out(home, rated):
+    """The credit rating's documented joins (dbt YAML meta.joins) keep its rows and totals in the
+    serving database the quarterly job published (the other tables: tests/test_joins.py)."""
+    from support.joins import assert_joins_keep_totals, documented_joins
+
+    con = duckdb.connect(str(home / "serving" / "serving.duckdb"), read_only=True)
+    try:
+        assert assert_joins_keep_totals(con, "mart_credit_rating", documented_joins()["mart_credit_rating"]) >= 5
+    finally:
+        con.close()

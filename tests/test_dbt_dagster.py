@@ -70,7 +70,7 @@ def test_serving_publishes_every_contracted_mart_without_sensitive_columns():
     from pipelines.transform.assets import bi_facing_models
 
     published = {name for _, name, _ in bi_facing_models()}
-    assert {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "fct_sales_lines",
+    assert {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "dim_territory", "dim_region", "dim_customer_current", "fct_sales_lines",
             "fct_receivables", "fct_receivable_payments", "fct_stock_weekly", "fct_visits",
             "mart_sales_monthly", "mart_receivables_monthly"} <= published
     sensitive = sensitive_columns()

@@ -100,7 +100,7 @@ def test_intermediate_and_marts_layers(built):
         assert re.match(r"(dim|fct|mart)_", node["name"]) and node["schema"] == "marts", node["name"]
         assert not any(p.startswith("source.") for p in node["depends_on"]["nodes"]), node["name"]
     names = {n["name"] for n in layers["marts"]}
-    assert {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "fct_sales_lines",
+    assert {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "dim_territory", "dim_region", "dim_customer_current", "fct_sales_lines",
             "fct_receivables", "fct_receivable_payments", "fct_stock_weekly", "fct_visits",
             "mart_sales_monthly"} <= names
 
@@ -391,8 +391,9 @@ def test_inferred_members_when_masters_are_not_delivered(built, tmp_path):
         assert wrong == 0
         branches = {r[0] for r in c.execute("SELECT DISTINCT branch_code FROM raw.sales_lines UNION "
                                             "SELECT DISTINCT branch_code FROM raw.master_reps").fetchall()} - {None}
-        assert {r[0] for r in c.execute("SELECT branch_code FROM marts.dim_branch WHERE is_inferred "
+        assert {r[0] for r in c.execute("SELECT branch_code FROM marts.dim_territory WHERE is_inferred "
                                         "AND territory_code = branch_code").fetchall()} == branches
+        assert {r[0] for r in c.execute("SELECT branch_code FROM marts.dim_branch WHERE is_inferred").fetchall()} == branches
         assert scalar(c, "SELECT sum(net_sales) FROM marts.mart_sales_monthly") == scalar(
             c, "SELECT sum(net_amount) FROM raw.sales_lines")
         # the customer master arrives

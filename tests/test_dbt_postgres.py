@@ -129,7 +129,7 @@ def test_every_mart_dim_and_fact_is_identical(both_builds):
     duck, server, _, pg_build = both_builds
     assert pg_build.returncode == 0, "the PostgreSQL build failed (see test_dbt_build_passes_on_postgres)"
     marts = sorted(n["alias"] for n in model_nodes(duck.manifest) if n["schema"] == "marts")
-    core = {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "fct_sales_lines", "fct_receivables",
+    core = {"dim_date", "dim_customer", "dim_product", "dim_rep", "dim_branch", "dim_territory", "dim_region", "dim_customer_current", "fct_sales_lines", "fct_receivables",
             "fct_receivable_payments", "fct_stock_weekly", "fct_visits", "mart_sales_monthly",
             "mart_receivables_monthly"}
     assert core <= set(marts)

@@ -89,19 +89,8 @@ celled as (
     from classified
 ),
 
--- one name per branch: the territory row last seen in the organisation master
-branch_names as (
-    select branch_code, branch_name
-    from (
-        select
-            branch_code,
-            branch_name,
-            row_number() over (
-                partition by branch_code order by last_seen_date desc nulls last, territory_code
-            ) as recency
-        from {{ ref('dim_branch') }}
-    ) ranked
-    where recency = 1
+branch_names as (  -- dim_branch: one row per branch, its current name
+    select branch_code, branch_name from {{ ref('dim_branch') }}
 )
 
 select
