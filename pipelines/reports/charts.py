@@ -25,9 +25,12 @@ def _fmt(v: float) -> str:
     return amount_text(v, "en")
 
 
+NARROW_EM = 3 / 5  # average advance of a Latin glyph in em: a font metric
+
+
 def text_width(s: str, size: float = 11) -> float:
-    """Rough rendered width of ``s`` in px: wide (CJK) characters count one em, others 0.6 em."""
-    return sum(size if unicodedata.east_asian_width(ch) in "WF" else 0.6 * size for ch in str(s))
+    """Rough rendered width of ``s`` in px: wide (CJK) characters count one em, others NARROW_EM."""
+    return sum(size if unicodedata.east_asian_width(ch) in "WF" else NARROW_EM * size for ch in str(s))
 
 
 def _label_margin(labels: list[str], lo: int = 60, hi: int = 240) -> int:

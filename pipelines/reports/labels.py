@@ -472,8 +472,8 @@ def strategy_label(lang: str, text: str | None) -> str:
 
 def credit_action_label(lang: str, action: str | None, limit_change) -> str:
     """The credit action of a rating: in English the text of rules.yml (the mart's
-    ``credit_action``); in Chinese from the limit change itself (``limit_change``: +0.2 raises the
-    limit 20 %, -1 leaves cash only), so a company's own actions are translated too."""
+    ``credit_action``); in Chinese from the limit change itself (``limit_change``: a positive share
+    raises the limit by that share, -1 leaves cash only), so a company's own actions are translated too."""
     if limit_change is None:
         return action or ""
     if lang != "zh":
