@@ -21,6 +21,8 @@ import pytest
 
 from support import run_dbt
 
+pytestmark = pytest.mark.slow  # runs the quarterly job through Dagster several times; `pytest -m "not slow"` leaves it out
+
 DAYS = 190
 Q1, Q2 = "2023-01-01", "2023-04-01"
 MART = dg.AssetKey(["marts", "mart_credit_rating"])

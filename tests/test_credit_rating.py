@@ -31,6 +31,8 @@ import pytest
 from conftest import REPO, subprocess_env
 from support import run_dbt
 
+pytestmark = pytest.mark.slow  # runs the quarterly job over a generated world (real Dagster instance); `pytest -m "not slow"` leaves it out
+
 DAYS = 280
 CUTOFF = date(2023, 7, 10)
 

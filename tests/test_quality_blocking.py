@@ -22,6 +22,8 @@ import pytest
 
 from conftest import copy_landing
 
+pytestmark = pytest.mark.slow  # runs the pipeline through Dagster several times; `pytest -m "not slow"` leaves it out
+
 
 @dataclass
 class Env:
