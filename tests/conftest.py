@@ -61,7 +61,7 @@ def copy_landing(src_root: Path, home: Path) -> Path:
 # (pytest-xdist, a module each at a time, in collection order) start on them, so no long module
 # is left running alone at the end of the session.
 LONGEST_FIRST = ["test_crash_safety.py", "test_hostile_days.py", "test_idempotency.py", "test_examples.py",
-                 "test_reports_browser.py", "test_reports_escaping.py", "test_quality_blocking.py", "test_metrics.py",
+                 "test_reports_offline.py", "test_quality_blocking.py", "test_metrics.py",
                  "test_credit_rating.py", "test_sample_world.py", "test_pipeline.py", "test_joins.py",
                  "test_dbt_postgres.py", "test_dbt_incremental.py", "test_credit_quarterly_job.py"]
 

@@ -1,6 +1,6 @@
 """Opening report pages as a person would, in a real headless Chromium with the network blocked,
 and LibreOffice Calc rendering a workbook the way a person opens it (helpers of
-tests/test_reports_browser.py and tests/test_reports_escaping.py).
+tests/test_reports_offline.py).
 
 Chromium (Debian ``chromium``, installed by ``python3.11 dwh.py test``) runs with a fresh profile,
 driven over the DevTools protocol (``--remote-debugging-port=0``; the port is read from the

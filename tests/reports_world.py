@@ -1,6 +1,6 @@
 """A small generated world whose master data holds hostile names, run through the real pipeline
 (ingest → Great Expectations → dbt → publish → reports, ``python -m pipelines run``), shared by
-tests/test_reports_escaping.py and tests/test_reports_browser.py (made once per test session).
+tests/test_reports_offline.py (made once per test session).
 
 The tiny preset of the sample-data generator (seed 11), stretched to 100 days so that the first
 quarter is over and rated (a credit-rating workbook exists). Before the run, every daily master
