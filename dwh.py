@@ -157,6 +157,8 @@ def venv_env() -> dict[str, str]:
     env["DAGSTER_HOME"] = str(Path(env["DWH_HOME"]) / "dagster_home")
     env.setdefault("GX_ANALYTICS_ENABLED", "false")
     env.setdefault("DO_NOT_TRACK", "1")
+    # a semaphore Dagster's multiprocessing leaves at exit: harmless, and not for the terminal
+    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
     return env
 
 

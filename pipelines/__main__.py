@@ -2,8 +2,15 @@
 
 import os
 import sys
+import warnings
 
-from pipelines.cli import main
+import dagster as dg
+
+# Dagster's notice that the assets' backfill_policy parameter is in beta: for developers, not
+# for the person reading the run's terminal (the run log keeps every library's output).
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+from pipelines.cli import main  # noqa: E402  (after the filter: importing it loads the definitions)
 
 code = main()
 # Leave without interpreter finalisation: every database is closed by now, and DuckDB 2.0's

@@ -192,6 +192,16 @@ def rate_complete_quarters(start: date, end: date) -> bool:
     return execute("credit_rating_quarterly", start, last_day, label="credit rating")
 
 
+def test_descriptions() -> dict[str, str]:
+    """dbt test name -> its description (the YAML beside the model), for the summary's warnings."""
+    import json
+
+    from pipelines.transform.project import dbt_project
+
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    return {n["name"]: " ".join((n.get("description") or "").split()) for n in nodes if n["resource_type"] == "test"}
+
+
 def summary(outcomes: list | None = None) -> str:
     """What a person wants after a run: the BI tables and their rows, what was quarantined and
     why, the warnings and where to read them, and where the reports are."""
@@ -238,9 +248,12 @@ def summary(outcomes: list | None = None) -> str:
             ev = e.event_specific_data if e.event_type_value == "ASSET_CHECK_EVALUATION" else None
             if ev is not None and not ev.passed:
                 meta = ev.metadata or {}
+                rows = meta.get("dagster_dbt/failed_row_count")  # a dbt test: its YAML description says what it means
                 detail = (ev.description or (f"{meta['failed_warnings'].value} warning expectation(s) failed"
-                                             if "failed_warnings" in meta else "failed"))
-                warnings_.append(f"{ev.asset_key.to_user_string()} {ev.check_name}: {str(detail).splitlines()[0][:90]}")
+                                             if "failed_warnings" in meta else
+                                             f"{rows.value:,} row(s): {test_descriptions().get(ev.check_name, '')}"
+                                             if rows is not None else "failed"))
+                warnings_.append(f"{ev.asset_key.to_user_string()} {ev.check_name}: {str(detail).splitlines()[0][:150]}")
     if warnings_:
         out.append(f"Warnings: {len(warnings_)} check(s) warned (details in the Dagster UI and Data Docs):")
         out += [f"  {w}" for w in warnings_[:6]] + ([f"  … and {len(warnings_) - 6} more"] if len(warnings_) > 6 else [])

@@ -60,7 +60,7 @@ def _result(context, outcome, scope: str, data_docs: Path) -> dg.AssetCheckResul
     if outcome.success:
         return dg.AssetCheckResult(passed=True, metadata=meta)
     failed = outcome.warnings if outcome.success_blocking else outcome.errors
-    what = "; ".join(f["expectation_type"].removeprefix("expect_").replace("_", " ")
+    what = "; ".join((f.get("why") or f["expectation_type"].removeprefix("expect_").replace("_", " ")).split(":")[0]
                      + (f" on {f['column']}" if f.get("column") else "")
                      + (f" ({f['unexpected_count']:,} rows)" if isinstance(f.get("unexpected_count"), int) else "")
                      for f in failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")

@@ -211,7 +211,7 @@ def _failure(r: Any, samples: list | None) -> dict[str, Any]:
         "sample_unexpected_values": _jsonable(((samples if sql else res.get("partial_unexpected_list")) or [])
                                               [:SAMPLE_LIMIT]),
         "observed_value": _jsonable(res.get("observed_value")),
-        "exception": "; ".join(m for m in _exceptions(r) if m) or None,
+        "exception": "; ".join(m for m in _exceptions(r) if m) or None, "why": (cfg.meta or {}).get("why"),
     }
 
 
